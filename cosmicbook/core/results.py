@@ -1,0 +1,237 @@
+"""Machine-readable chapter results, and the scoreboard that collects them.
+
+Each chapter ends with a results table: its headline metrics, measured in the run, next to the
+classical baseline measured in the same run and the published numbers the chapter reproduces.
+:class:`Results` holds that table, prints it, and writes it to ``<chapter>.json``; the book's
+scoreboard page reads every such file back with :func:`collect_results` and
+:func:`scoreboard_markdown`.
+
+Timings are kept apart (``timing=True``): they are reported, never compared by the test suite,
+and never rounded into looking better.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Metric", "Results", "collect_results", "scoreboard_markdown", "format_value"]
+
+SCHEMA_VERSION = 1
+
+
+def format_value(value: Any, digits: int = 4) -> str:
+    """Format a metric for a table: ``digits`` significant digits, ``-`` for missing values."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
+@dataclass
+class Metric:
+    """One row of a chapter's results table.
+
+    Attributes
+    ----------
+    name : str
+        What is measured, in words a physicist would use ("completeness, bright cosmics").
+    value : float
+        This book's method, measured in this run.
+    unit : str
+        Unit of ``value``, ``baseline`` and ``paper`` ("%", "s", "dex", "" ...).
+    baseline : float or None
+        The classical method, measured in the same run on the same data.
+    paper : float or str or None
+        The published number (a string when it is a range or an approximate statement).
+    source : str
+        Where the published number comes from (a citation key or a short reference).
+    goal : str
+        The acceptance criterion this metric is held to, if any ("≥ 99").
+    timing : bool
+        True for wall-clock measurements: reported, never asserted or compared.
+    note : str
+        Anything a reader needs to interpret the row.
+    """
+
+    name: str
+    value: float | int | str | None
+    unit: str = ""
+    baseline: float | int | str | None = None
+    paper: float | int | str | None = None
+    source: str = ""
+    goal: str = ""
+    timing: bool = False
+    note: str = ""
+
+
+@dataclass
+class Results:
+    """A chapter's headline results.
+
+    Parameters
+    ----------
+    chapter : str
+        Short machine name, also the file name (``"01_dark_frames"``).
+    title : str
+        The chapter title shown on the scoreboard.
+    profile : str
+        The run profile the numbers come from (``ci``, ``book`` or ``full``).
+    method : str
+        Name of this book's method (the ``value`` column).
+    baseline_name : str
+        Name of the classical baseline (the ``baseline`` column).
+    device : str
+        Where the run happened (``"cpu"``, ``"cuda: NVIDIA H100"``...); timings depend on it.
+
+    Examples
+    --------
+    >>> res = Results("00_demo", "Demo", profile="ci", method="new", baseline_name="old")
+    >>> _ = res.add("completeness", 99.5, unit="%", baseline=97.0, paper=99.0, source="seed")
+    >>> print(res.format())
+    metric        new   old  paper  unit  source
+    ------------  ----  ---  -----  ----  ------
+    completeness  99.5  97   99     %     seed
+    """
+
+    chapter: str
+    title: str
+    profile: str
+    method: str = "cosmicbook"
+    baseline_name: str = "baseline"
+    device: str = "cpu"
+    metrics: list[Metric] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, name: str, value: Any, *, unit: str = "", baseline: Any = None,
+            paper: Any = None, source: str = "", goal: str = "", timing: bool = False,
+            note: str = "") -> Metric:
+        """Append a metric; see :class:`Metric` for the meaning of each argument."""
+        if any(m.name == name for m in self.metrics):
+            raise ValueError(f"metric {name!r} is already in the results of {self.chapter!r}")
+        metric = Metric(name, _plain(value), unit, _plain(baseline), _plain(paper), source, goal,
+                        timing, note)
+        self.metrics.append(metric)
+        return metric
+
+    def __getitem__(self, name: str) -> Metric:
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise KeyError(f"no metric {name!r}; have {[m.name for m in self.metrics]}")
+
+    def rows(self, timings: bool | None = False) -> list[Metric]:
+        """The metrics; ``timings`` = False (science only), True (timings only) or None (all)."""
+        return [m for m in self.metrics if timings is None or m.timing == timings]
+
+    def format(self, timings: bool | None = False, digits: int = 4) -> str:
+        """A plain-text table (what the chapter prints and the test suite compares)."""
+        header = ["metric", self.method, self.baseline_name, "paper", "unit", "source"]
+        body = [[m.name, format_value(m.value, digits), format_value(m.baseline, digits),
+                 format_value(m.paper, digits), m.unit, m.source]
+                for m in self.rows(timings)]
+        widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+        lines = [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
+        return "\n".join(lines)
+
+    def markdown(self, timings: bool | None = None, digits: int = 4) -> str:
+        """A Markdown table of the metrics (used by the scoreboard page)."""
+        lines = [f"| metric | {self.method} | {self.baseline_name} | paper | unit | source "
+                 "| note |",
+                 "|---|---|---|---|---|---|---|"]
+        for m in self.rows(timings):
+            name = m.name + (" (timing)" if m.timing else "")
+            lines.append(
+                f"| {name} | {format_value(m.value, digits)} | {format_value(m.baseline, digits)}"
+                f" | {format_value(m.paper, digits)} | {m.unit} | {m.source} | {m.note} |"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format(timings=None)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (schema version, metadata, metrics)."""
+        data = asdict(self)
+        data["schema"] = SCHEMA_VERSION
+        data.setdefault("extra", {})
+        data["extra"].setdefault("python", platform.python_version())
+        return data
+
+    def save(self, directory: str | os.PathLike = "results") -> Path:
+        """Write ``<directory>/<chapter>.json`` and return its path."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.chapter}.json"
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2, allow_nan=True)
+            fh.write("\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Results:
+        """Read a results file written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no results file {path}")
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"{path}: unsupported results schema {data.get('schema')!r}")
+        data.pop("schema")
+        metrics = [Metric(**m) for m in data.pop("metrics")]
+        return cls(**data, metrics=metrics)
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars to Python numbers so JSON and comparisons behave."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return float(value)
+
+
+def collect_results(directory: str | os.PathLike) -> list[Results]:
+    """Load every ``*.json`` results file of ``directory``, sorted by chapter name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return [Results.load(p) for p in sorted(directory.glob("*.json"))]
+
+
+def scoreboard_markdown(results: list[Results], profile: str | None = None) -> str:
+    """Markdown for the scoreboard page: one section and table per chapter."""
+    if not results:
+        return "*No chapter results were found: execute the notebooks first (`make book`).*\n"
+    parts = []
+    for res in results:
+        parts.append(f"## {res.title}\n")
+        parts.append(
+            f"Profile `{res.profile}`, run on {res.device}; method *{res.method}*, "
+            f"baseline *{res.baseline_name}*.\n"
+        )
+        parts.append(res.markdown(timings=None) + "\n")
+    return "\n".join(parts)
