@@ -36,6 +36,7 @@ def test_format_separates_timings():
     science = res.format()
     assert "completeness" in science and "99.51" in science
     assert "extraction time" not in science
+    assert science.splitlines()[0].rstrip().endswith("goal")
     timings = res.format(timings=True)
     assert "extraction time" in timings and "completeness" not in timings
     header = science.splitlines()[0].split()
@@ -90,6 +91,6 @@ def test_scoreboard_collects_chapters_in_order(tmp_path):
     assert [r.chapter for r in found] == ["01_a", "02_b"]
     md = scoreboard_markdown(found)
     assert md.count("## Demo chapter") == 2
-    assert "| completeness | 99.51 | 97 | 99 | % | seed |" in md
+    assert "| completeness | 99.51 | 97 | 99 | % | seed | >= 99 |" in md
     assert "extraction time (timing)" in md
     assert "No chapter results" in scoreboard_markdown(collect_results(tmp_path / "none"))

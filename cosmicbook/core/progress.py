@@ -50,6 +50,25 @@ def progress(iterable: Iterable[T] | None = None, *, enabled: bool | None = None
     **kwargs
         Passed to ``tqdm`` (``desc``, ``total``, ``unit``, ``leave``...).
     """
-    from tqdm.auto import tqdm
+    show = progress_enabled(enabled)
+    return _tqdm_class(show)(iterable, disable=not show, **kwargs)
 
-    return tqdm(iterable, disable=not progress_enabled(enabled), **kwargs)
+
+def _tqdm_class(show: bool):
+    """tqdm's notebook widget where ipywidgets is installed, the text bar otherwise.
+
+    ``tqdm.auto`` warns (on stderr, which would land in the rendered book) when it runs in a
+    notebook without ipywidgets; the text bar works everywhere.
+    """
+    if show:
+        try:
+            import ipywidgets  # noqa: F401
+
+            from tqdm.auto import tqdm
+
+            return tqdm
+        except ImportError:
+            pass
+    from tqdm.std import tqdm
+
+    return tqdm

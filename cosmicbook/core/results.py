@@ -141,10 +141,13 @@ class Results:
 
     def format(self, timings: bool | None = False, digits: int = 4) -> str:
         """A plain-text table (what the chapter prints and the test suite compares)."""
+        rows = self.rows(timings)
+        goals = any(m.goal for m in rows)
         header = ["metric", self.method, self.baseline_name, "paper", "unit", "source"]
+        header += ["goal"] if goals else []
         body = [[m.name, format_value(m.value, digits), format_value(m.baseline, digits),
-                 format_value(m.paper, digits), m.unit, m.source]
-                for m in self.rows(timings)]
+                 format_value(m.paper, digits), m.unit, m.source] + ([m.goal] if goals else [])
+                for m in rows]
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
 
         def line(cells: list[str]) -> str:
@@ -156,13 +159,14 @@ class Results:
     def markdown(self, timings: bool | None = None, digits: int = 4) -> str:
         """A Markdown table of the metrics (used by the scoreboard page)."""
         lines = [f"| metric | {self.method} | {self.baseline_name} | paper | unit | source "
-                 "| note |",
-                 "|---|---|---|---|---|---|---|"]
+                 "| goal | note |",
+                 "|---|---|---|---|---|---|---|---|"]
         for m in self.rows(timings):
             name = m.name + (" (timing)" if m.timing else "")
             lines.append(
                 f"| {name} | {format_value(m.value, digits)} | {format_value(m.baseline, digits)}"
-                f" | {format_value(m.paper, digits)} | {m.unit} | {m.source} | {m.note} |"
+                f" | {format_value(m.paper, digits)} | {m.unit} | {m.source} | {m.goal}"
+                f" | {m.note} |"
             )
         return "\n".join(lines)
 
