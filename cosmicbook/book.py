@@ -150,7 +150,9 @@ def execute(source: str | os.PathLike, profile: str = "book", *,
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / (source.stem + ".ipynb")
-    params = {"PROFILE": profile, "RESULTS_DIR": str(results_dir), **(parameters or {})}
+    # relative to the notebook's working directory (out_dir), so no machine path is rendered
+    params = {"PROFILE": profile, "RESULTS_DIR": os.path.relpath(results_dir, out_dir),
+              **(parameters or {})}
     key = _cache_key(source, profile, {k: v for k, v in params.items() if k != "RESULTS_DIR"})
     if not force and _is_current(output, key, results_dir / f"{source.stem}.json"):
         return output
@@ -238,7 +240,7 @@ def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) 
     text = scoreboard.read_text(encoding="utf-8")
     if SCOREBOARD_MARKER not in text:
         raise ValueError(f"book/scoreboard.md lacks the marker {SCOREBOARD_MARKER}")
-    table = scoreboard_markdown(collect_results(build / "results"))
+    table = scoreboard_markdown(collect_results(build / "results"), doc_prefix="notebooks/")
     new = text.replace(SCOREBOARD_MARKER, table)
     if not scoreboard.exists() or scoreboard.read_text(encoding="utf-8") != new:
         scoreboard.write_text(new, encoding="utf-8")

@@ -45,9 +45,9 @@ import sys
 if "google.colab" in sys.modules:  # install the book's package when running on Colab
     import subprocess
 
+    repo = "git+https://github.com/cosmicbook/cosmicbook"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "cosmicbook[baselines] @ git+https://github.com/cosmicbook/cosmicbook"],
-                   check=True)
+                    f"cosmicbook[baselines] @ {repo}"], check=True)
 
 # %% tags=["parameters"]
 PROFILE = "book"      # "ci", "book" or "full"
@@ -85,12 +85,13 @@ cfg
 # `darks.read_dark("desi-00071234.fits.fz", hdu="R1")`.
 
 # %%
-camera = darks.DarkCamera(shape=(cfg.frame_size, cfg.frame_size), detector_seed=cfg.seed)
+shape = (cfg.frame_size, cfg.frame_size)
+camera = darks.DarkCamera(shape=shape, detector_seed=cfg.seed)
 series = camera.expose_many(cfg.exptimes, seed=cfg.seed)
 example = max(series, key=lambda d: d.exptime)
-print(f"{len(series)} darks of {cfg.frame_size} x {cfg.frame_size} pixels, "
+print(f"{len(series)} darks of {shape[0]} x {shape[1]} pixels, "
       f"exposure times {sorted(set(cfg.exptimes))} s")
-print(f"the {example.exptime:.0f} s dark holds {len(example.truth)} simulated cosmic rays")
+print(f"the {example.exptime:.0f} s dark holds {len(example.truth)} cosmic rays")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 5))
@@ -114,8 +115,8 @@ plt.show()
 
 # %%
 hot = darks.hot_pixel_mask([d.data for d in series])
-print(f"hot-pixel mask from the stack of {len(series)} darks: {hot.sum()} pixels "
-      f"({hot.mean():.2e} of the frame); the camera's true defects: {example.hot_mask.sum()}")
+print(f"hot-pixel mask from {len(series)} darks: {hot.sum()} pixels "
+      f"({hot.mean():.2e} of the frame); true defects: {example.hot_mask.sum()}")
 ax = darks.plot_histogram(example, threshold=THRESHOLD, seed=SEED_LEVEL, mask=hot)
 plt.show()
 
@@ -163,22 +164,15 @@ plt.show()
 scores = [darks.evaluate_extraction(lab, d, threshold=THRESHOLD, grow_sigma=GROW_SIGMA)
           for (lab, _), d in zip(extractions, series)]
 score = darks.combine_scores(scores)
-baseline_extractions = [darks.extract_threshold(d.data, nsigma=7.0, mask=hot) for d in series]
+baseline_extractions = [darks.extract_threshold(d.data, nsigma=7.0, mask=hot)
+                        for d in series]
 baseline = darks.combine_scores([
     darks.evaluate_extraction(lab, d, threshold=THRESHOLD, grow_sigma=GROW_SIGMA)
     for (lab, _), d in zip(baseline_extractions, series)])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"{'':40s}{'seed + flood fill':>18s}{'7-sigma threshold':>20s}")
-for key, label in [("completeness_bright", "completeness, bright (%)"),
-                   ("completeness_dim", "completeness, dim (%)"),
-                   ("coverage_bright", "coverage of >3 sigma pixels, bright (%)"),
-                   ("coverage", "coverage of >3 sigma pixels, all (%)"),
-                   ("purity", "purity of footprint pixels (%)")]:
-    print(f"{label:40s}{100 * getattr(score, key):18.2f}{100 * getattr(baseline, key):20.2f}")
-for key in ("n_true", "n_bright", "n_found", "n_false", "n_merged"):
-    print(f"{key:40s}{getattr(score, key):18d}{getattr(baseline, key):20d}")
+darks.compare_scores({"seed + flood fill": score, "7-sigma threshold": baseline})
 
 # %%
 ax = darks.plot_completeness(score, threshold=THRESHOLD, label="seed + flood fill")
@@ -208,8 +202,8 @@ counts = np.array([len(t) for _, t in extractions])
 fit = darks.fit_rate(exptimes, counts, frame_shape=example.data.shape)
 baseline_fit = darks.fit_rate(exptimes, [len(t) for _, t in baseline_extractions],
                               frame_shape=example.data.shape)
-true_fit = darks.fit_rate(exptimes, [(d.truth["peak"] > THRESHOLD).sum() for d in series],
-                          frame_shape=example.data.shape)
+true_bright = [(d.truth["peak"] > THRESHOLD).sum() for d in series]
+true_fit = darks.fit_rate(exptimes, true_bright, frame_shape=example.data.shape)
 ax = darks.plot_rate_fit(exptimes, counts, fit)
 plt.show()
 
@@ -217,8 +211,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 for name, f in [("seed + flood fill", fit), ("7-sigma threshold", baseline_fit),
                 ("simulated, peak > threshold", true_fit)]:
-    print(f"{name:28s} {f.rate_per_4k_frame:.3f} +- {f.rate_err_per_4k_frame:.3f} per s "
-          f"per 4k frame (chi2/dof = {f.chi2_dof:.2f})")
+    print(f"{name:28s} {f.rate_per_4k_frame:.3f} +- {f.rate_err_per_4k_frame:.3f} "
+          f"per s per 4k frame (chi2/dof = {f.chi2_dof:.2f})")
 print("seed deck: number of cosmics ~ 1.4 x exposure time (s)")
 
 # %% [markdown]
@@ -229,10 +223,10 @@ print("seed deck: number of cosmics ~ 1.4 x exposure time (s)")
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-timing_dark = darks.DarkCamera(shape=(cfg.timing_size, cfg.timing_size),
-                               detector_seed=cfg.seed).expose(300.0, seed=cfg.seed)
+size = cfg.timing_size
+timing_dark = darks.simulate_dark(shape=(size, size), exptime=300.0, seed=cfg.seed)
 seconds = cb.best_time(lambda: darks.extract_cosmics(timing_dark.data), repeat=3)
-print(f"extract_cosmics on a {cfg.timing_size} x {cfg.timing_size} frame: {seconds:.2f} s")
+print(f"extract_cosmics on a {size} x {size} frame: {seconds:.2f} s")
 
 # %% [markdown]
 # ## The cosmic-ray library
@@ -251,8 +245,7 @@ loaded = darks.CosmicLibrary.read(path)
 assert len(loaded) == len(library) and all(
     np.array_equal(a[0], b[0]) for a, b in zip(loaded, library))
 print(f"{len(loaded)} cosmic rays saved to {path.name} and read back identically")
-shown = range(min(12, len(loaded)))
-fig = cb.stamp_grid([loaded[i][0] for i in shown], masks=[loaded[i][1] for i in shown], ncols=6)
+fig = loaded.plot(n=12)
 plt.show()
 
 # %% [markdown]
@@ -265,28 +258,28 @@ plt.show()
 # %%
 results = cb.Results("01_dark_frames", "Cosmic rays from dark frames", profile=cfg.name,
                      method="seed + flood fill", baseline_name="7-sigma threshold")
-for key, name, goal in [("completeness_bright", "completeness, peak > threshold", ">= 99"),
-                        ("completeness_dim", "completeness, peak < threshold", ""),
-                        ("coverage_bright", "coverage of >3 sigma pixels, bright", ">= 95"),
-                        ("coverage", "coverage of >3 sigma pixels, all", ""),
-                        ("purity", "purity of footprint pixels", ">= 90")]:
-    results.add(name, 100 * getattr(score, key), unit="%", goal=goal,
-                baseline=100 * getattr(baseline, key))
-results.add("cosmic-ray rate", fit.rate_per_4k_frame, unit="1/s per 4k frame", paper=1.4,
-            baseline=baseline_fit.rate_per_4k_frame,
-            source="Green & Kirkby (DESI-6095)", note=f"simulated: {true_fit.rate_per_4k_frame:.3f}")
-results.add("cosmics in the 300 s library", len(library), paper="~41k from many darks",
-            source="Green & Kirkby (DESI-6095)")
-results.add(f"extraction time, {cfg.timing_size}^2 frame", seconds, unit="s", timing=True)
+goals = {"completeness_bright": ">= 99", "coverage_bright": ">= 95", "purity": ">= 90"}
+for key in ("completeness_bright", "completeness_dim", "coverage_bright", "coverage",
+            "purity"):
+    results.add(darks.SCORE_ROWS[key].removesuffix(" (%)"), 100 * getattr(score, key),
+                baseline=100 * getattr(baseline, key), unit="%",
+                goal=goals.get(key, ""))
+deck = "Green & Kirkby (DESI-6095)"
+results.add("cosmic-ray rate", fit.rate_per_4k_frame, unit="1/s per 4k frame",
+            baseline=baseline_fit.rate_per_4k_frame, paper=1.4, source=deck,
+            note=f"simulated, peak > threshold: {true_fit.rate_per_4k_frame:.3f}")
+results.add("cosmics in the 300 s library", len(library), paper="~41k", source=deck,
+            note="DESI used many more darks")
+results.add(f"extraction time, {size}^2 frame", seconds, unit="s", timing=True)
 saved = results.save(RESULTS_DIR)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(results.format())
+results.view()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-print(results.format(timings=True))
+results.view(timings=True)
 
 # %% [markdown]
 # **What we learned.** On darks whose truth is known, the seed-and-flood-fill recipe finds the

@@ -27,6 +27,7 @@ SOURCES = book.notebook_sources()
 NAMES = [s.stem for s in SOURCES]
 BUILD = book.REPO_ROOT / "_build" / "ci"
 REPO_URL = "https://github.com/cosmicbook/cosmicbook"
+SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +85,15 @@ def test_notebook_shape(source):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 
+@pytest.mark.parametrize("source", SOURCES, ids=NAMES)
+def test_notebook_code_fits_the_page(source):
+    """Code lines of at most 88 characters: longer ones are cut off in the rendered book."""
+    nb = jupytext.read(source)
+    long = [line for cell in nb.cells if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 88]
+    assert not long, f"{len(long)} code lines longer than 88 characters: {long[:3]}"
+
+
 # --- execution -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NAMES)
@@ -121,6 +131,7 @@ def test_notebook_reproduces_under_nbval(executed, name, tmp_path):
     assert all(c.outputs for c in checked), "a checked cell has no output to compare"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+         "--nbval-sanitize-with", str(SANITIZE),
          "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(path.parent), str(path)],
         capture_output=True, text=True, cwd=path.parent,
         env={**os.environ, "COSMICBOOK_PROGRESS": "0"},

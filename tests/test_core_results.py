@@ -89,8 +89,19 @@ def test_scoreboard_collects_chapters_in_order(tmp_path):
     make_results("01_a").save(tmp_path)
     found = collect_results(tmp_path)
     assert [r.chapter for r in found] == ["01_a", "02_b"]
-    md = scoreboard_markdown(found)
+    md = scoreboard_markdown(found, doc_prefix="notebooks/")
+    assert "{doc}`the chapter </notebooks/01_a>`" in md
     assert md.count("## Demo chapter") == 2
     assert "| completeness | 99.51 | 97 | 99 | % | seed | >= 99 |" in md
     assert "extraction time (timing)" in md
     assert "No chapter results" in scoreboard_markdown(collect_results(tmp_path / "none"))
+
+
+def test_view_renders_markdown_and_text():
+    res = make_results()
+    view = res.view()
+    assert repr(view) == res.format()
+    assert view._repr_markdown_().startswith("| metric | flood fill | 7 sigma |")
+    assert "extraction time" not in view._repr_markdown_()
+    assert "extraction time" in repr(res.view(timings=True))
+    assert repr(res).startswith("Results('01_demo', profile='ci', 3 metrics)")

@@ -312,7 +312,8 @@ def test_profiles_resolve():
     for name in ("ci", "book", "full"):
         cfg = resolve_profile(PROFILES, name)
         assert len(cfg.exptimes) >= 3 and len(set(cfg.exptimes)) >= 2
-        assert cfg.frame_size in (1024, 2048, 4096)
+        assert cfg.frame_size in (512, 1024, 2048, 4096)
+        assert cfg.exptimes.count(300.0) >= 1, "the library is built from 300 s darks"
 
 
 def test_hot_pixels_without_mask_are_false_detections(long_dark):
@@ -433,3 +434,25 @@ def test_read_dark_errors(tmp_path):
     p = write_image(tmp_path / "ok.fits", np.zeros((4, 4)))
     with pytest.raises(ValueError, match="no HDU"):
         read_dark(p, hdu="NOPE")
+
+
+def test_compare_scores_table():
+    from cosmicbook.darks import (
+        SCORE_ROWS,
+        compare_scores,
+        evaluate_extraction,
+        extract_cosmics,
+        simulate_dark,
+    )
+
+    sim = simulate_dark(shape=(256, 256), exptime=1200.0, seed=3)
+    labels, _ = extract_cosmics(sim.data, mask=sim.hot_mask)
+    score = evaluate_extraction(labels, sim)
+    table = compare_scores({"a": score, "b": score})
+    assert table.colnames == ["quantity", "a", "b"]
+    assert len(table) == len(SCORE_ROWS)
+    row = list(SCORE_ROWS).index("n_true")
+    assert table["a"][row] == str(score.n_true) == table["b"][row]
+    assert table["a"][0] == f"{100 * score.completeness_bright:.2f}"
+    with pytest.raises(ValueError):
+        compare_scores({})

@@ -222,3 +222,18 @@ def test_inject_needs_a_2d_image_and_cosmics(library):
         CosmicLibrary([], []).inject(np.zeros((8, 8)), n=1)
     with pytest.raises(ValueError, match="rate"):
         CosmicLibrary([], []).inject(np.zeros((8, 8)), exptime=10.0)
+
+
+def test_library_plot_shows_footprints():
+    import matplotlib.pyplot as plt
+
+    from cosmicbook.darks import CosmicLibrary
+
+    stamps = [np.full((3, 4), float(i + 1)) for i in range(5)]
+    masks = [np.ones((3, 4), bool) for _ in range(5)]
+    lib = CosmicLibrary(stamps, masks)
+    fig = lib.plot(n=12, ncols=3)
+    assert len([ax for ax in fig.axes if ax.images]) == 5
+    plt.close(fig)
+    with pytest.raises(ValueError, match="empty"):
+        CosmicLibrary([], []).plot()

@@ -63,7 +63,6 @@ def _tqdm_class(show: bool):
     if show:
         try:
             import ipywidgets  # noqa: F401
-
             from tqdm.auto import tqdm
 
             return tqdm

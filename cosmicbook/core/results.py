@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Metric", "Results", "collect_results", "scoreboard_markdown", "format_value"]
+__all__ = ["Metric", "Results", "ResultsView", "collect_results", "scoreboard_markdown",
+           "format_value"]
 
 SCHEMA_VERSION = 1
 
@@ -170,11 +171,20 @@ class Results:
             )
         return "\n".join(lines)
 
+    def view(self, timings: bool | None = False) -> ResultsView:
+        """A rich view for notebooks: Markdown in Jupyter and the book, plain text elsewhere.
+
+        ``timings`` selects the rows as in :meth:`rows`. Jupyter shows the returned object as a
+        Markdown table; its plain-text form is :meth:`format` (what nbval compares).
+        """
+        return ResultsView(self, timings)
+
     def __str__(self) -> str:
         return self.format(timings=None)
 
-    def _repr_markdown_(self) -> str:
-        return self.markdown()
+    def __repr__(self) -> str:
+        return (f"Results({self.chapter!r}, profile={self.profile!r}, "
+                f"{len(self.metrics)} metrics)\n" + self.format(timings=None))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (schema version, metadata, metrics)."""
@@ -209,6 +219,20 @@ class Results:
         return cls(**data, metrics=metrics)
 
 
+class ResultsView:
+    """What :meth:`Results.view` returns: a table that renders as Markdown in notebooks."""
+
+    def __init__(self, results: Results, timings: bool | None = False):
+        self.results = results
+        self.timings = timings
+
+    def __repr__(self) -> str:
+        return self.results.format(timings=self.timings)
+
+    def _repr_markdown_(self) -> str:
+        return self.results.markdown(timings=self.timings)
+
+
 def _plain(value: Any) -> Any:
     """Convert numpy scalars to Python numbers so JSON and comparisons behave."""
     if hasattr(value, "item") and not isinstance(value, str):
@@ -226,15 +250,25 @@ def collect_results(directory: str | os.PathLike) -> list[Results]:
     return [Results.load(p) for p in sorted(directory.glob("*.json"))]
 
 
-def scoreboard_markdown(results: list[Results], profile: str | None = None) -> str:
-    """Markdown for the scoreboard page: one section and table per chapter."""
+def scoreboard_markdown(results: list[Results], doc_prefix: str | None = None) -> str:
+    """Markdown for the scoreboard page: one section and table per chapter.
+
+    Parameters
+    ----------
+    results : list of Results
+        From :func:`collect_results`.
+    doc_prefix : str, optional
+        Where the chapter pages live in the book (``"notebooks/"``): each section then links
+        to its chapter with a MyST ``{doc}`` role, which Sphinx checks.
+    """
     if not results:
         return "*No chapter results were found: execute the notebooks first (`make book`).*\n"
     parts = []
     for res in results:
         parts.append(f"## {res.title}\n")
+        page = f"{{doc}}`the chapter </{doc_prefix}{res.chapter}>`; " if doc_prefix else ""
         parts.append(
-            f"Profile `{res.profile}`, run on {res.device}; method *{res.method}*, "
+            f"{page}profile `{res.profile}`, run on {res.device}; method *{res.method}*, "
             f"baseline *{res.baseline_name}*.\n"
         )
         parts.append(res.markdown(timings=None) + "\n")

@@ -15,9 +15,11 @@ The chapter's workflow, after the DESI cosmic-ray library (D. Green, DESI-6095):
 """
 
 from cosmicbook.darks.evaluate import (
+    SCORE_ROWS,
     ExtractionScore,
     RateFit,
     combine_scores,
+    compare_scores,
     evaluate_extraction,
     fit_rate,
 )
@@ -51,12 +53,14 @@ __all__ = [
     "DEFAULT_RATE",
     "KINDS",
     "PROFILES",
+    "SCORE_ROWS",
     "CosmicLibrary",
     "DarkCamera",
     "ExtractionScore",
     "RateFit",
     "SimulatedDark",
     "combine_scores",
+    "compare_scores",
     "estimate_background",
     "evaluate_extraction",
     "extract_cosmics",

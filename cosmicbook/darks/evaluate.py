@@ -19,7 +19,15 @@ from astropy.table import Table, vstack
 
 from cosmicbook.darks.simulate import FULL_FRAME, SimulatedDark
 
-__all__ = ["ExtractionScore", "RateFit", "combine_scores", "evaluate_extraction", "fit_rate"]
+__all__ = [
+    "SCORE_ROWS",
+    "ExtractionScore",
+    "RateFit",
+    "combine_scores",
+    "compare_scores",
+    "evaluate_extraction",
+    "fit_rate",
+]
 
 
 def _ratio(num: float, den: float) -> float:
@@ -376,3 +384,47 @@ def fit_rate(exptimes, counts, frame_shape: tuple[int, int] | None = None,
                    chi2_dof=chi2 / dof if dof > 0 else float("nan"),
                    rate_per_4k_frame=float(rate * scale),
                    rate_err_per_4k_frame=float(rate_err * scale), n_points=int(t.size))
+
+
+#: Rows of :func:`compare_scores`: attribute of ExtractionScore -> label.
+SCORE_ROWS: dict[str, str] = {
+    "completeness_bright": "completeness, peak > threshold (%)",
+    "completeness_dim": "completeness, peak < threshold (%)",
+    "coverage_bright": "coverage of >3 sigma pixels, bright (%)",
+    "coverage": "coverage of >3 sigma pixels, all (%)",
+    "purity": "purity of footprint pixels (%)",
+    "n_true": "simulated cosmics",
+    "n_bright": "simulated cosmics, peak > threshold",
+    "n_found": "cosmics found",
+    "n_false": "false footprints",
+    "n_merged": "footprints merging several cosmics",
+}
+
+
+def compare_scores(scores: dict[str, ExtractionScore], digits: int = 2) -> Table:
+    """Side-by-side table of several methods' scores on the same frames.
+
+    Parameters
+    ----------
+    scores : dict
+        Method name -> :class:`ExtractionScore` (e.g. pooled with :func:`combine_scores`).
+    digits : int
+        Decimals of the percentages.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per quantity of :data:`SCORE_ROWS` (fractions in per cent), one column per
+        method.
+    """
+    if not scores:
+        raise ValueError("need at least one score to compare")
+    table = Table()
+    table["quantity"] = list(SCORE_ROWS.values())
+    for name, score in scores.items():
+        values = []
+        for key in SCORE_ROWS:
+            value = getattr(score, key)
+            values.append(f"{100 * value:.{digits}f}" if key[0] != "n" else str(int(value)))
+        table[name] = values
+    return table

@@ -164,6 +164,21 @@ class CosmicLibrary:
         exposure = np.nansum(np.asarray(s["exptime"], float) * area)
         return len(self) / exposure if exposure > 0 else float("nan")
 
+    def plot(self, n: int = 12, ncols: int = 6, seed: int | None = 0, **kwargs):
+        """Show ``n`` cosmics of the library (randomly chosen with ``seed``) with footprints.
+
+        Returns the matplotlib Figure of :func:`cosmicbook.core.plotting.stamp_grid`.
+        """
+        from cosmicbook.core.plotting import stamp_grid
+
+        if len(self) == 0:
+            raise ValueError("the library is empty: nothing to plot")
+        n = min(int(n), len(self))
+        chosen = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        titles = [f"#{i}: {int(self._masks[i].sum())} px" for i in chosen]
+        return stamp_grid([self._stamps[i] for i in chosen], [self._masks[i] for i in chosen],
+                          ncols=ncols, titles=titles, **kwargs)
+
     def subset(self, index) -> CosmicLibrary:
         """A new library with the entries ``index`` (int array, bool mask or slice)."""
         rows = np.arange(len(self))[index]
