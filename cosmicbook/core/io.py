@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "open_fits",
     "read_image",
     "write_image",
     "data_registry",
@@ -35,6 +36,39 @@ def _describe_hdus(hdul) -> str:
         shape = getattr(h, "shape", None) if getattr(h, "data", None) is not None else None
         parts.append(f"[{i}] {h.name or '(no name)'} {type(h).__name__} shape={shape}")
     return "; ".join(parts)
+
+
+def open_fits(path: str | os.PathLike, what: str = "FITS file"):
+    """Open a FITS file for reading (not memory-mapped), with the errors of this module.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    what : str
+        What the file should be, for the error messages ("cosmic-ray library file").
+
+    Returns
+    -------
+    astropy.io.fits.HDUList
+        Use it as a context manager.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If it is not a readable FITS file.
+    """
+    from astropy.io import fits
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such {what}: {path}")
+    try:
+        return fits.open(path, memmap=False)
+    except OSError as err:
+        raise ValueError(f"{path} is not a readable FITS file: {err}") from err
 
 
 def read_image(path: str | os.PathLike, hdu: int | str | None = None,
@@ -67,16 +101,8 @@ def read_image(path: str | os.PathLike, hdu: int | str | None = None,
         If the file is not FITS, the HDU does not exist, or it (or, for ``hdu=None``, every HDU)
         holds no 2-D image.
     """
-    from astropy.io import fits
-
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such FITS file: {path}")
-    try:
-        hdul = fits.open(path, memmap=False)
-    except OSError as err:
-        raise ValueError(f"{path} is not a readable FITS file: {err}") from err
-    with hdul:
+    with open_fits(path) as hdul:
         if hdu is None:
             for candidate in hdul:
                 if getattr(candidate, "is_image", False) and candidate.data is not None \

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 
+from cosmicbook.core.io import open_fits
 from cosmicbook.darks.extract import _as_image, _check_map, estimate_background
 from cosmicbook.darks.simulate import FULL_FRAME
 
@@ -350,16 +351,8 @@ class CosmicLibrary:
             If the file is not FITS or lacks the HDUs ``PIXELS``, ``MASKS``, ``STAMPS``,
             ``SOURCES``, or they are inconsistent.
         """
-        from astropy.io import fits
-
         path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no such cosmic-ray library file: {path}")
-        try:
-            hdul = fits.open(path, memmap=False)
-        except OSError as err:
-            raise ValueError(f"{path} is not a readable FITS file: {err}") from err
-        with hdul:
+        with open_fits(path, "cosmic-ray library file") as hdul:
             names = [h.name for h in hdul]
             missing = [n for n in _HDUS if n not in names]
             if missing:
