@@ -200,12 +200,24 @@ def execute_all(profile: str = "book", *, only: list[str] | None = None, force: 
     outputs = {}
     for source in sources:
         t0 = time.perf_counter()
-        print(f"[cosmicbook] executing {source.name} (profile {profile}) ...", flush=True)
+        print(f"[cosmicbook] {source.name} (profile {profile}) ...", flush=True)
+        before = _mtime(_output_path(source, profile, build_dir))
         outputs[source.stem] = execute(source, profile, build_dir=build_dir,
                                        parameters=parameters, force=force)
-        print(f"[cosmicbook]   -> {outputs[source.stem]} ({time.perf_counter() - t0:.1f} s)",
-              flush=True)
+        cached = before is not None and before == _mtime(outputs[source.stem])
+        what = "up to date, not executed" if cached else \
+            f"executed in {time.perf_counter() - t0:.1f} s"
+        print(f"[cosmicbook]   -> {outputs[source.stem]} ({what})", flush=True)
     return outputs
+
+
+def _output_path(source: Path, profile: str, build_dir) -> Path:
+    build = Path(build_dir) if build_dir is not None else REPO_ROOT / "_build" / profile
+    return build / "notebooks" / (Path(source).stem + ".ipynb")
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
 
 
 def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) -> Path:
