@@ -1,0 +1,159 @@
+"""deepCR-style cosmic-ray masks for DESI-like spectrograph frames.
+
+The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
+
+1. data -- :func:`simulate_tile` / :class:`SpectroCamera` (clean median frames with ivar and
+   PSF gradients), :func:`default_library` (the chapter-1 cosmic-ray library),
+   :func:`make_training_frame` / :func:`make_frames` (noise + injected cosmics with truth),
+   :class:`PatchDataset` / :func:`make_dataset` (overlapping 256 x 256 patches, 75/25 split);
+2. model -- :class:`UNet` ``(depth, width)``: deepCR's mask nets "2-32" (101,473 parameters),
+   "2-4" and other variants, normalising their electron input internally;
+3. training -- :func:`train_mask_net` (masked BCE, Adam, batch norm frozen after 40 % of the
+   epochs, through :func:`cosmicbook.core.fit`);
+4. inference -- :func:`predict_mask` (seamless halo tiling under ``torch.inference_mode``;
+   ``model=None`` uses the shipped weights of the chapter's book run), :func:`predict_quadrants`
+   (naive tiling), :func:`load_model` / :func:`save_model`, :func:`measure_peak_memory`;
+   the ``cosmicbook mask IN.fits OUT.fits`` command line tool (:mod:`cosmicbook.deepcr.cli`);
+5. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
+   :func:`tpr_by_brightness`, :func:`footprint_overgrowth`, :func:`seam_difference`; figures
+   :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`.
+
+The classical baselines (the SDSS method as DESI runs it, LA Cosmic) are in
+:mod:`cosmicbook.baselines`.
+"""
+
+from cosmicbook.deepcr.data import (
+    PatchDataset,
+    extract_patches,
+    make_dataset,
+    make_frames,
+    patch_positions,
+    train_val_split,
+)
+from cosmicbook.deepcr.evaluate import (
+    DEFAULT_FPRS,
+    MaskScore,
+    Overgrowth,
+    ROCCurve,
+    footprint_overgrowth,
+    plot_roc,
+    roc_curve,
+    score_mask,
+    seam_difference,
+    sweep_curve,
+    tpr_at_fpr,
+    tpr_by_brightness,
+    tpr_by_pixel_charge,
+)
+from cosmicbook.deepcr.inference import (
+    DEFAULT_TILE,
+    DEFAULT_WEIGHTS,
+    WEIGHTS_DIR,
+    check_frame,
+    load_model,
+    measure_peak_memory,
+    predict_mask,
+    predict_quadrants,
+    save_model,
+    shipped_metadata,
+)
+from cosmicbook.deepcr.model import (
+    MIN_SCALE,
+    UNet,
+    frame_statistics,
+    normalise,
+    parse_variant,
+    variant_name,
+)
+from cosmicbook.deepcr.plotting import (
+    hardest_cosmics,
+    plot_hardest_cases,
+    plot_mask_comparison,
+    plot_variant_study,
+)
+from cosmicbook.deepcr.profiles import (
+    PROFILES,
+)
+from cosmicbook.deepcr.simulate import (
+    DESI_RATE,
+    FULL_FRAME,
+    GRADIENT_AXES,
+    InjectedCosmics,
+    SpectroCamera,
+    SpectroTile,
+    TrainingFrame,
+    default_library,
+    inject_cosmics,
+    make_training_frame,
+    median_variance_factor,
+    psf_gradients,
+    simulate_tile,
+)
+from cosmicbook.deepcr.training import (
+    freeze_epoch,
+    make_loader,
+    masked_bce,
+    train_mask_net,
+    training_metadata,
+)
+
+__all__ = [
+    "DEFAULT_FPRS",
+    "DEFAULT_TILE",
+    "DEFAULT_WEIGHTS",
+    "DESI_RATE",
+    "FULL_FRAME",
+    "GRADIENT_AXES",
+    "MIN_SCALE",
+    "PROFILES",
+    "WEIGHTS_DIR",
+    "InjectedCosmics",
+    "MaskScore",
+    "Overgrowth",
+    "PatchDataset",
+    "ROCCurve",
+    "SpectroCamera",
+    "SpectroTile",
+    "TrainingFrame",
+    "UNet",
+    "check_frame",
+    "default_library",
+    "extract_patches",
+    "footprint_overgrowth",
+    "frame_statistics",
+    "freeze_epoch",
+    "hardest_cosmics",
+    "inject_cosmics",
+    "load_model",
+    "make_dataset",
+    "make_frames",
+    "make_loader",
+    "make_training_frame",
+    "masked_bce",
+    "measure_peak_memory",
+    "median_variance_factor",
+    "normalise",
+    "parse_variant",
+    "patch_positions",
+    "plot_hardest_cases",
+    "plot_mask_comparison",
+    "plot_roc",
+    "plot_variant_study",
+    "predict_mask",
+    "predict_quadrants",
+    "psf_gradients",
+    "roc_curve",
+    "save_model",
+    "score_mask",
+    "seam_difference",
+    "sweep_curve",
+    "shipped_metadata",
+    "simulate_tile",
+    "tpr_at_fpr",
+    "tpr_by_brightness",
+    "tpr_by_pixel_charge",
+    "train_mask_net",
+    "train_val_split",
+    "training_metadata",
+    "variant_name",
+]

@@ -1,0 +1,102 @@
+"""Run profiles of the deepCR chapter (see :func:`cosmicbook.core.config.resolve_profile`)."""
+
+from __future__ import annotations
+
+__all__ = ["PROFILES"]
+
+#: Knobs of ``notebooks/02_deepcr_masks``:
+#:
+#: ``seed``
+#:     seeds the cosmic-ray library, every simulated frame, the split and the training.
+#: ``library_size``, ``library_darks``
+#:     side (pixels) and number of the chapter-1 darks the cosmic-ray library is cut from.
+#: ``frame_size``
+#:     side of the simulated training and test frames (DESI: 4096).
+#: ``n_train_frames``
+#:     frames cut into patches (75 % train / 25 % validation).
+#: ``exptime_range``
+#:     exposure times (s) that set the number of cosmics per training frame (1.4 per s per 4k
+#:     frame); long ones pack more cosmics into every patch.
+#: ``test_size``, ``test_exptime``
+#:     side and exposure time of the held-out test frame (also used for the timings).
+#: ``sdss_c2fudge``, ``lacosmic_sigclip``
+#:     the sweeps of the classical methods' knobs that draw their ROC curves (the SDSS
+#:     method's false-positive rate hardly moves with nsig: its 3 x 3 dilation ring sets it).
+#: ``patch_size``, ``patch_stride``
+#:     the overlapping training patches (DESI-6095: 256, overlapping).
+#: ``epochs``, ``batch_size``, ``lr``, ``freeze_fraction``
+#:     training of the 2-32 net: batch-norm statistics frozen (and the learning rate divided
+#:     by 2.5) after ``freeze_fraction`` of the epochs (the seed: 24 of 60).
+#: ``variants``
+#:     the model-size study: UNet variant ("depth-width") -> its training epochs (2-32 is the
+#:     main model and not retrained).
+#: ``tile``
+#:     tile side of the halo-tiled inference.
+PROFILES: dict[str, dict] = {
+    # seconds: everything tiny, the numbers mean nothing
+    "ci": {
+        "seed": 2021,
+        "library_size": 1024,
+        "library_darks": 3,
+        "frame_size": 256,
+        "n_train_frames": 2,
+        "exptime_range": [3000.0, 6000.0],
+        "test_size": 256,
+        "test_exptime": 6000.0,
+        "sdss_c2fudge": [0.3, 0.5, 1.0],
+        "lacosmic_sigclip": [3.0, 4.5, 8.0],
+        "patch_size": 128,
+        "patch_stride": 128,
+        "epochs": 2,
+        "batch_size": 4,
+        "lr": 0.005,
+        "freeze_fraction": 0.4,
+        "variants": {"2-4": 1, "2-8": 1},
+        "tile": 128,
+    },
+    # ~10 minutes on one CPU core: 6 dense 1k frames cut into 128 x 128 patches (more
+    # optimiser steps per CPU second than 256 x 256), 5 epochs with BN frozen after 2
+    "book": {
+        "seed": 2021,
+        "library_size": 2048,
+        "library_darks": 4,
+        "frame_size": 1024,
+        "n_train_frames": 6,
+        "exptime_range": [2700.0, 3600.0],
+        "test_size": 2048,
+        "test_exptime": 1200.0,
+        "sdss_c2fudge": [0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
+        "lacosmic_sigclip": [2.0, 3.0, 4.5, 8.0],
+        "patch_size": 128,
+        "patch_stride": 128,
+        "epochs": 5,
+        "batch_size": 8,
+        "lr": 0.005,
+        "freeze_fraction": 0.4,
+        # the 2-level variants as long as 2-32; 3-32 (1.1x the cost of 2-32 per epoch) briefly
+        "variants": {"2-4": 5, "2-8": 5, "2-16": 5, "3-32": 2},
+        "tile": 1024,
+    },
+    # the paper's data volume (DESI-6095: 10 frames -> 2404 patches; 60 epochs, BN frozen
+    # after 24) on DESI-sized frames; for a GPU
+    "full": {
+        "seed": 2021,
+        "library_size": 4096,
+        "library_darks": 24,
+        "frame_size": 4096,
+        "n_train_frames": 10,
+        "exptime_range": [300.0, 1800.0],
+        "test_size": 4096,
+        "test_exptime": 1200.0,
+        "sdss_c2fudge": [0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
+        "lacosmic_sigclip": [2.0, 3.0, 4.5, 6.0, 10.0],
+        "patch_size": 256,
+        "patch_stride": 160,
+        "epochs": 60,
+        "batch_size": 16,
+        "lr": 0.005,
+        "freeze_fraction": 0.4,
+        "variants": {"2-4": 60, "2-8": 60, "2-16": 60, "3-32": 60},
+        "tile": 1024,
+    },
+}

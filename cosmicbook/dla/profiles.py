@@ -1,0 +1,52 @@
+"""Run profiles of the DLA chapter (see :func:`cosmicbook.core.config.resolve_profile`)."""
+
+from __future__ import annotations
+
+__all__ = ["PROFILES"]
+
+#: Knobs of ``notebooks/03_dla``:
+#:
+#: ``n_train``, ``n_val``, ``n_test``
+#:     simulated sightlines for training windows, validation windows and the held-out
+#:     sightline-level evaluation.
+#: ``windows_per_dla``, ``windows_per_subdla``, ``windows_per_sightline``
+#:     training windows centred within +-60 px of each DLA, of each sub-DLA (hard
+#:     negatives), and anywhere in the forest of each sightline.
+#: ``width``
+#:     multiplies the filters and dense units of the Parks et al. network (1 = the paper).
+#: ``epochs``, ``batch_size``, ``lr``
+#:     Adam with a cosine decay of the learning rate over the epochs.
+#: ``stride``
+#:     pixels between window centres when searching the test sightlines (1 = the paper).
+#: ``mean_dla``, ``mean_subdla``
+#:     Poisson means of the absorbers injected per sightline.
+#: ``fresh_noise``
+#:     re-draw the noise of every training window in every epoch (from its noise-free flux
+#:     and noise level), so that the network cannot memorise noise.
+#: ``seed``
+#:     seeds simulation, window sampling and training.
+PROFILES: dict[str, dict] = {
+    "ci": {
+        "n_train": 150, "n_val": 20, "n_test": 24,
+        "windows_per_dla": 16, "windows_per_subdla": 16, "windows_per_sightline": 16,
+        "width": 0.25, "epochs": 4, "batch_size": 128, "lr": 3e-3,
+        "stride": 4, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+    },
+    # ~200k windows from 3,000 sightlines, a half-width network: ~10 minutes of training on
+    # one CPU thread, 600 held-out sightlines searched every 2nd pixel.
+    "book": {
+        "n_train": 3000, "n_val": 300, "n_test": 600,
+        "windows_per_dla": 24, "windows_per_subdla": 24, "windows_per_sightline": 24,
+        "width": 0.5, "epochs": 5, "batch_size": 256, "lr": 1e-3,
+        "stride": 2, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+    },
+    # The paper's scale for a GPU: 200k sightlines (4 windows per absorber and 4 at random:
+    # ~2M windows), the full-width network, every pixel. Simulating the sightlines takes ~1.5 h
+    # of one CPU core and ~25 GB of memory: not run for the book.
+    "full": {
+        "n_train": 200000, "n_val": 5000, "n_test": 10000,
+        "windows_per_dla": 4, "windows_per_subdla": 4, "windows_per_sightline": 4,
+        "width": 1.0, "epochs": 20, "batch_size": 700, "lr": 5e-4,
+        "stride": 1, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+    },
+}

@@ -1,0 +1,204 @@
+"""Training windows, the combined three-task loss and the training run.
+
+The loss of the seed deck (Parks et al. 2018), summed with equal weights over the batch::
+
+    L_c = BCE(y_c, p_c)                         on pixels whose classification is not masked
+    L_o = (y_o - p_o)^2                         idem; y_o = offset / 60 (0 on negatives)
+    L_h = y_c / (y_c + eps) * (y_h - p_h)^2     positives only (log NHI in dex)
+
+Offsets are in units of the 60-pixel half window so that the three terms have comparable size.
+Training goes through :func:`cosmicbook.core.training.fit` with a ``step_fn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from cosmicbook.core.training import History, fit
+from cosmicbook.dla.labels import (
+    HALF_POSITIVE,
+    extract_windows,
+    forest_pixels,
+    make_labels,
+    normalisation,
+    sightline_inputs,
+)
+from cosmicbook.dla.model import DLACNN, OFFSET_SCALE
+from cosmicbook.dla.simulate import Sightline
+
+__all__ = ["TASKS", "TaskLosses", "WindowSet", "make_loader", "make_windows", "multitask_loss",
+           "train_model"]
+
+#: Names of the three tasks (keys of :class:`TaskLosses` and of the learning curves).
+TASKS = ("classification", "offset", "log_nhi")
+
+
+@dataclass
+class WindowSet:
+    """Training windows and their labels.
+
+    Attributes
+    ----------
+    x : numpy.ndarray of float32, shape (n, 1, 400)
+    cls : numpy.ndarray of float32, shape (n,)
+        1, 0 or -1 (masked).
+    offset : numpy.ndarray of float32, shape (n,)
+        Pixels (-60..60).
+    log_nhi : numpy.ndarray of float32, shape (n,)
+        NaN on non-positives.
+    clean, sigma : numpy.ndarray of float16, shape (n, 1, 400), optional
+        The noise-free normalised flux and its noise; with them, training draws a fresh noise
+        realisation for every window in every epoch (the network cannot learn the noise).
+    """
+
+    x: np.ndarray
+    cls: np.ndarray
+    offset: np.ndarray
+    log_nhi: np.ndarray
+    clean: np.ndarray | None = None
+    sigma: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.cls)
+
+
+def make_windows(sightlines: Sequence[Sightline], rng: np.random.Generator,
+                 per_dla: int = 24, per_subdla: int = 8, per_random: int = 24,
+                 noise_model: bool = False) -> WindowSet:
+    """Sample labelled windows from simulated sightlines.
+
+    Per sightline: ``per_dla`` windows centred on random pixels within +-60 of each DLA,
+    ``per_subdla`` within +-60 of each sub-DLA (hard negatives) and ``per_random`` anywhere in
+    the forest region (rest 900-1346 A); windows whose centre label is masked are dropped.
+    ``noise_model=True`` also keeps the noise-free flux and the noise of every window
+    (``clean``, ``sigma``) so that training can re-draw the noise.
+    """
+    xs, cs, os_, ns, cl, sg = [], [], [], [], [], []
+    for sl in sightlines:
+        flux = sightline_inputs(sl)
+        lab = make_labels(flux.size, sl.absorbers)
+        region = forest_pixels(sl.loglam, sl.z_qso)
+        centres = [rng.choice(region, per_random)]
+        for row in sl.absorbers:
+            k = per_dla if row["kind"] == "DLA" else per_subdla
+            centres.append(int(row["pixel"]) + rng.integers(-HALF_POSITIVE, HALF_POSITIVE + 1, k))
+        c = np.concatenate(centres)
+        c = c[(c >= 0) & (c < flux.size)]
+        c = c[lab.cls[c] >= 0]
+        xs.append(extract_windows(flux, c))
+        cs.append(lab.cls[c].astype(np.float32))
+        os_.append(lab.offset[c])
+        ns.append(lab.log_nhi[c])
+        if noise_model:
+            norm = normalisation(sl.loglam, sl.flux, sl.z_qso)
+            cl.append(extract_windows(sl.continuum * sl.transmission / norm, c)
+                      .astype(np.float16))
+            sg.append(extract_windows(1.0 / np.sqrt(sl.ivar) / norm, c).astype(np.float16))
+    extra = (np.concatenate(cl), np.concatenate(sg)) if noise_model else (None, None)
+    return WindowSet(np.concatenate(xs), np.concatenate(cs), np.concatenate(os_),
+                     np.concatenate(ns), *extra)
+
+
+def make_loader(windows: WindowSet, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
+    """A DataLoader of ``(x, cls, offset / 60, log_nhi)`` (plus ``clean, sigma`` when the
+    windows have them); shuffling uses a seeded generator."""
+    tensors = [torch.from_numpy(windows.x), torch.from_numpy(windows.cls),
+               torch.from_numpy(windows.offset / OFFSET_SCALE),
+               torch.from_numpy(np.nan_to_num(windows.log_nhi, nan=0.0))]
+    if windows.clean is not None and windows.sigma is not None:
+        tensors += [torch.from_numpy(windows.clean), torch.from_numpy(windows.sigma)]
+    ds = TensorDataset(*tensors)
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen)
+
+
+def multitask_loss(output, cls, offset, log_nhi, eps: float = 1e-6):
+    """The three losses (tensors): classification, offset, log NHI.
+
+    ``output`` is the model's ``(logit, offset, log_nhi)``; ``cls`` is 1/0/-1 (masked).
+    """
+    logit, p_off, p_nhi = output
+    valid = (cls >= 0).float()
+    pos = (cls > 0).float()
+    n_valid = valid.sum().clamp(min=1.0)
+    target = cls.clamp(min=0.0)
+    l_c = (F.binary_cross_entropy_with_logits(logit, target, reduction="none") * valid).sum()
+    l_o = (((offset - p_off) ** 2) * valid).sum()
+    l_h = ((pos / (pos + eps)) * (log_nhi - p_nhi) ** 2).sum()
+    return l_c / n_valid, l_o / n_valid, l_h / n_valid
+
+
+def _step(model, batch, device):
+    x, cls, off, nhi = batch[:4]
+    if model.training and len(batch) == 6:  # a fresh noise realisation of every window
+        clean, sigma = batch[4].float(), batch[5].float()
+        x = clean + sigma * torch.randn(clean.shape, device=clean.device)
+    l_c, l_o, l_h = multitask_loss(model(x), cls, off, nhi)
+    return l_c + l_o + l_h
+
+
+class TaskLosses:
+    """Per-task validation losses for :func:`fit`'s ``metrics`` (one pass per epoch).
+
+    ``TaskLosses(loader).metrics()`` gives three metric callables; the first computes all
+    three losses on the validation loader and the other two read the cached values.
+    """
+
+    def __init__(self, loader: DataLoader):
+        self.loader = loader
+        self._cache: dict[str, float] = {}
+
+    def _compute(self, model, device) -> None:
+        sums = np.zeros(3)
+        n = 0
+        for batch in self.loader:
+            x, cls, off, nhi = (t.to(device) for t in batch[:4])
+            losses = multitask_loss(model(x), cls, off, nhi)
+            sums += np.array([float(v) for v in losses]) * len(x)
+            n += len(x)
+        self._cache = dict(zip(TASKS, sums / n, strict=True))
+
+    def metrics(self) -> dict:
+        def first(model, loader, device):
+            self._compute(model, device)
+            return self._cache[TASKS[0]]
+
+        out = {TASKS[0]: first}
+        for task in TASKS[1:]:
+            out[task] = lambda model, loader, device, t=task: self._cache[t]
+        return out
+
+
+def train_model(train: WindowSet, val: WindowSet, *, width: float = 1.0, epochs: int = 10,
+                batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
+                seed: int = 0, checkpoint=None, device=None,
+                progress: bool | None = None) -> tuple[DLACNN, History]:
+    """Train :class:`~cosmicbook.dla.model.DLACNN` on windows with the combined loss.
+
+    Adam with a cosine learning-rate decay over ``epochs``; checkpoints after every epoch
+    (a re-run with the same ``checkpoint`` resumes or returns at once). The history holds the
+    total losses and the per-task validation losses (:data:`TASKS`).
+
+    Returns
+    -------
+    (DLACNN, History)
+    """
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError("train and val need at least one window each")
+    torch.manual_seed(seed)
+    model = DLACNN(width=width)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    train_loader = make_loader(train, batch_size, shuffle=True, seed=seed)
+    val_loader = make_loader(val, 2048, shuffle=False)
+    history = fit(model, train_loader, None, opt, epochs=epochs, val_loader=val_loader,
+                  scheduler=sched, device=device, checkpoint=checkpoint,
+                  metrics=TaskLosses(val_loader).metrics(), progress=progress,
+                  step_fn=_step, seed=seed)
+    return model, history
