@@ -30,7 +30,7 @@ from cosmicbook.darks.extract import (
     hot_pixel_mask,
     read_dark,
 )
-from cosmicbook.darks.library import CosmicLibrary
+from cosmicbook.darks.library import CosmicLibrary, InjectedCosmics
 from cosmicbook.darks.plotting import (
     plot_completeness,
     plot_extraction_stamps,
@@ -57,6 +57,7 @@ __all__ = [
     "CosmicLibrary",
     "DarkCamera",
     "ExtractionScore",
+    "InjectedCosmics",
     "RateFit",
     "SimulatedDark",
     "combine_scores",

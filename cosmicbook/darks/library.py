@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from cosmicbook.core.io import open_fits
 from cosmicbook.darks.extract import _as_image, _check_map, estimate_background
 from cosmicbook.darks.simulate import FULL_FRAME
 
-__all__ = ["CosmicLibrary"]
+__all__ = ["CosmicLibrary", "InjectedCosmics"]
 
 _HDUS = ("PIXELS", "MASKS", "STAMPS", "SOURCES")
 _SOURCE_COLUMNS = ("exptime", "gain", "ny", "nx", "threshold", "seed", "grow_sigma", "margin")
@@ -45,6 +46,36 @@ def _empty_sources() -> Table:
     cols = {c: np.zeros(0, dtype=np.int32 if c in ("ny", "nx", "margin") else np.float64)
             for c in _SOURCE_COLUMNS}
     return Table(cols)
+
+
+@dataclass(eq=False, repr=False)
+class InjectedCosmics:
+    """Cosmics painted into an image and their truth.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``(ny, nx)`` the image with the cosmics added.
+    mask : numpy.ndarray
+        ``(ny, nx)`` bool union of the injected footprints.
+    labels : numpy.ndarray
+        ``(ny, nx)`` int32: id (1..n) of the cosmic painted last in each footprint pixel, 0
+        elsewhere.
+    signal : numpy.ndarray
+        ``(ny, nx)`` float32 injected charge (image units).
+    table : astropy.table.Table
+        One row per injected cosmic: ``id``, ``index`` (library entry), ``x``, ``y`` (peak
+        pixel), ``peak`` and ``total`` (charge inside the frame, image units), ``npix``
+        (footprint pixels inside the frame), ``nlabel`` (pixels still carrying its id after
+        later cosmics were painted over it).
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    labels: np.ndarray
+    signal: np.ndarray
+    table: Table
+
 
 
 class CosmicLibrary:
@@ -431,6 +462,23 @@ class CosmicLibrary:
             For a non-2-D image, neither or both of ``n`` and ``exptime``, negative values,
             an unknown rate or an empty library.
         """
+        result = self.inject_with_truth(image, n=n, rate=rate, exptime=exptime, seed=seed,
+                                        rotate=rotate, gain=gain)
+        return result.image, result.mask
+
+    def inject_with_truth(self, image: np.ndarray, n: int | None = None,
+                          rate: float | None = None, exptime: float | None = None,
+                          seed: int | np.random.Generator | None = None, rotate: bool = True,
+                          gain: float | None = None) -> InjectedCosmics:
+        """:meth:`inject`, returning the per-cosmic truth as well.
+
+        Same arguments and random draws as :meth:`inject` (the same seed gives the same image
+        and mask), plus a label image, the injected charge and a table of the cosmics.
+
+        Returns
+        -------
+        InjectedCosmics
+        """
         img = np.asarray(image)
         if img.ndim != 2 or img.size == 0:
             raise ValueError(f"image must be a non-empty 2-D array, got shape {img.shape}")
@@ -445,8 +493,7 @@ class CosmicLibrary:
             rate = self.rate if rate is None else float(rate)
             if not np.isfinite(rate) or rate < 0:
                 raise ValueError(f"rate must be a finite number >= 0 per s per 4k frame, got "
-                                 f"{rate!r} (pass rate= when the library has no exposure "
-                                 f"times)")
+                                 f"{rate!r} (pass rate= when the library has no exposure times)")
             if not np.isfinite(exptime) or exptime < 0:
                 raise ValueError(f"exptime must be >= 0 s, got {exptime!r}")
             n = int(rng.poisson(rate * float(exptime) * ny * nx / np.prod(FULL_FRAME)))
@@ -459,17 +506,23 @@ class CosmicLibrary:
             raise ValueError("cannot inject from an empty library")
         if gain is not None and (not np.isfinite(gain) or gain <= 0):
             raise ValueError(f"gain must be a positive number (e-/ADU), got {gain!r}")
-        scale = 1.0 if gain is None else float(gain)
+        scale = np.float32(1.0 if gain is None else gain)
 
         out = img.astype(np.result_type(img.dtype, np.float32), copy=True)
         mask = np.zeros((ny, nx), dtype=bool)
+        labels = np.zeros((ny, nx), dtype=np.int32)
+        signal = np.zeros((ny, nx), dtype=np.float32)
         which = rng.integers(0, len(self), n) if n else np.zeros(0, int)
         turns = rng.integers(0, 4, n)
         flips = rng.random(n) < 0.5
         cy = rng.integers(0, ny, n)
         cx = rng.integers(0, nx, n)
+        cols = {k: np.zeros(n, dt) for k, dt in (("x", np.int32), ("y", np.int32),
+                                                 ("peak", np.float32), ("total", np.float32),
+                                                 ("npix", np.int32))}
+        stamps, masks = self._stamps, self._masks
         for i in range(n):
-            stamp, fp = self._stamps[which[i]], self._masks[which[i]]
+            stamp, fp = stamps[which[i]], masks[which[i]]
             if rotate:
                 stamp, fp = np.rot90(stamp, turns[i]), np.rot90(fp, turns[i])
                 if flips[i]:
@@ -481,6 +534,19 @@ class CosmicLibrary:
             if ys >= ye or xs >= xe:
                 continue
             sub = (slice(ys - y0, ye - y0), slice(xs - x0, xe - x0))
-            out[ys:ye, xs:xe] += stamp[sub] * scale
-            mask[ys:ye, xs:xe] |= fp[sub]
-        return out, mask
+            charge = stamp[sub] * scale
+            foot = fp[sub]
+            out[ys:ye, xs:xe] += charge
+            signal[ys:ye, xs:xe] += charge
+            mask[ys:ye, xs:xe] |= foot
+            labels[ys:ye, xs:xe][foot] = i + 1
+            if foot.any():
+                k = int(np.argmax(np.where(foot, charge, -np.inf)))
+                cols["y"][i], cols["x"][i] = ys + k // charge.shape[1], xs + k % charge.shape[1]
+                cols["peak"][i] = charge.flat[k]
+                cols["total"][i] = charge[foot].sum()
+                cols["npix"][i] = foot.sum()
+        table = Table({"id": np.arange(1, n + 1, dtype=np.int32),
+                       "index": which.astype(np.int32), **cols})
+        table["nlabel"] = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.int32)
+        return InjectedCosmics(image=out, mask=mask, labels=labels, signal=signal, table=table)

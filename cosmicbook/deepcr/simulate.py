@@ -28,7 +28,7 @@ from astropy.table import Table
 from scipy import special
 
 from cosmicbook.core.progress import progress as _progress
-from cosmicbook.darks.library import CosmicLibrary
+from cosmicbook.darks.library import CosmicLibrary, InjectedCosmics
 from cosmicbook.darks.simulate import FULL_FRAME
 
 __all__ = [
@@ -618,120 +618,21 @@ def simulate_tile(shape: tuple[int, int] = FULL_FRAME, n_exposures: int = 5,
 
 
 # ---------------------------------------------------------------------- cosmic injection
-@dataclass(eq=False, repr=False)
-class InjectedCosmics:
-    """Cosmics painted into an image and their truth.
-
-    Attributes
-    ----------
-    image : numpy.ndarray
-        ``(ny, nx)`` the image with the cosmics added.
-    mask : numpy.ndarray
-        ``(ny, nx)`` bool union of the injected footprints.
-    labels : numpy.ndarray
-        ``(ny, nx)`` int32: id (1..n) of the cosmic painted last in each footprint pixel, 0
-        elsewhere.
-    signal : numpy.ndarray
-        ``(ny, nx)`` float32 injected charge (image units).
-    table : astropy.table.Table
-        One row per injected cosmic: ``id``, ``index`` (library entry), ``x``, ``y`` (peak
-        pixel), ``peak`` and ``total`` (charge inside the frame, image units), ``npix``
-        (footprint pixels inside the frame), ``nlabel`` (pixels still carrying its id after
-        later cosmics were painted over it).
-    """
-
-    image: np.ndarray
-    mask: np.ndarray
-    labels: np.ndarray
-    signal: np.ndarray
-    table: Table
-
-
 def inject_cosmics(library: CosmicLibrary, image: np.ndarray, n: int | None = None,
                    rate: float | None = None, exptime: float | None = None,
                    seed: int | np.random.Generator | None = None, rotate: bool = True,
                    gain: float | None = None) -> InjectedCosmics:
-    """:meth:`CosmicLibrary.inject` with per-cosmic truth.
+    """Paint cosmics of ``library`` into ``image`` and keep their truth.
 
-    Same arguments and the same random draws as :meth:`~cosmicbook.darks.CosmicLibrary.inject`
-    (for the same seed the image and mask are identical), plus a label image and a table of the
-    injected cosmics.
+    The same as :meth:`cosmicbook.darks.CosmicLibrary.inject_with_truth` (same arguments,
+    same random draws as :meth:`~cosmicbook.darks.CosmicLibrary.inject`).
 
     Returns
     -------
     InjectedCosmics
     """
-    img = np.asarray(image)
-    if img.ndim != 2 or img.size == 0:
-        raise ValueError(f"image must be a non-empty 2-D array, got shape {img.shape}")
-    if not (np.issubdtype(img.dtype, np.number) and not np.iscomplexobj(img)):
-        raise ValueError(f"image must hold real numbers, got dtype {img.dtype}")
-    rng = np.random.default_rng(seed)
-    ny, nx = img.shape
-    if n is None:
-        if exptime is None:
-            raise ValueError("give the number of cosmics n, or an exptime (s) to draw it "
-                             "from the rate")
-        rate = library.rate if rate is None else float(rate)
-        if not np.isfinite(rate) or rate < 0:
-            raise ValueError(f"rate must be a finite number >= 0 per s per 4k frame, got "
-                             f"{rate!r} (pass rate= when the library has no exposure times)")
-        if not np.isfinite(exptime) or exptime < 0:
-            raise ValueError(f"exptime must be >= 0 s, got {exptime!r}")
-        n = int(rng.poisson(rate * float(exptime) * ny * nx / np.prod(FULL_FRAME)))
-    elif exptime is not None or rate is not None:
-        raise ValueError("give either n, or exptime (and optionally rate), not both")
-    if int(n) != n or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    n = int(n)
-    if n and not len(library):
-        raise ValueError("cannot inject from an empty library")
-    if gain is not None and (not np.isfinite(gain) or gain <= 0):
-        raise ValueError(f"gain must be a positive number (e-/ADU), got {gain!r}")
-    scale = np.float32(1.0 if gain is None else gain)
-
-    out = img.astype(np.result_type(img.dtype, np.float32), copy=True)
-    mask = np.zeros((ny, nx), dtype=bool)
-    labels = np.zeros((ny, nx), dtype=np.int32)
-    signal = np.zeros((ny, nx), dtype=np.float32)
-    which = rng.integers(0, len(library), n) if n else np.zeros(0, int)
-    turns = rng.integers(0, 4, n)
-    flips = rng.random(n) < 0.5
-    cy = rng.integers(0, ny, n)
-    cx = rng.integers(0, nx, n)
-    cols = {k: np.zeros(n, dt) for k, dt in (("x", np.int32), ("y", np.int32),
-                                             ("peak", np.float32), ("total", np.float32),
-                                             ("npix", np.int32))}
-    stamps, masks = library.stamps, library.masks
-    for i in range(n):
-        stamp, fp = stamps[which[i]], masks[which[i]]
-        if rotate:
-            stamp, fp = np.rot90(stamp, turns[i]), np.rot90(fp, turns[i])
-            if flips[i]:
-                stamp, fp = stamp[:, ::-1], fp[:, ::-1]
-        h, w = stamp.shape
-        y0, x0 = cy[i] - h // 2, cx[i] - w // 2
-        ys, xs = max(y0, 0), max(x0, 0)
-        ye, xe = min(y0 + h, ny), min(x0 + w, nx)
-        if ys >= ye or xs >= xe:
-            continue
-        sub = (slice(ys - y0, ye - y0), slice(xs - x0, xe - x0))
-        charge = stamp[sub] * scale
-        foot = fp[sub]
-        out[ys:ye, xs:xe] += charge
-        signal[ys:ye, xs:xe] += charge
-        mask[ys:ye, xs:xe] |= foot
-        labels[ys:ye, xs:xe][foot] = i + 1
-        if foot.any():
-            k = int(np.argmax(np.where(foot, charge, -np.inf)))
-            cols["y"][i], cols["x"][i] = ys + k // charge.shape[1], xs + k % charge.shape[1]
-            cols["peak"][i] = charge.flat[k]
-            cols["total"][i] = charge[foot].sum()
-            cols["npix"][i] = foot.sum()
-    table = Table({"id": np.arange(1, n + 1, dtype=np.int32),
-                   "index": which.astype(np.int32), **cols})
-    table["nlabel"] = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.int32)
-    return InjectedCosmics(image=out, mask=mask, labels=labels, signal=signal, table=table)
+    return library.inject_with_truth(image, n=n, rate=rate, exptime=exptime, seed=seed,
+                                     rotate=rotate, gain=gain)
 
 
 @dataclass(eq=False, repr=False)
