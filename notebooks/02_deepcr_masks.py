@@ -58,7 +58,6 @@ THRESHOLD = 0.5         # probability above which a pixel is a cosmic ray
 RESULTS_DIR = "results"
 
 # %%
-import hashlib
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -157,13 +156,13 @@ plt.show()
 # settings resumes (or skips) it, and a changed setting starts afresh.
 
 # %%
+recipe = [cfg[k] for k in ("seed", "library_size", "library_darks", "frame_size",
+                           "n_train_frames", "exptime_range", "patch_size",
+                           "patch_stride", "batch_size", "lr", "freeze_fraction")]
+
+
 def checkpoint(name, epochs):
-    """A checkpoint file name unique to the training data, recipe, net and epochs."""
-    keys = ("seed", "library_size", "library_darks", "frame_size", "n_train_frames",
-            "exptime_range", "patch_size", "patch_stride", "batch_size", "lr",
-            "freeze_fraction")
-    key = repr([cfg[k] for k in keys] + [name, epochs]).encode()
-    return f"deepcr_{name}_{hashlib.sha1(key).hexdigest()[:8]}.ckpt"
+    return cb.checkpoint_name(f"deepcr_{name}", *recipe, name, epochs)
 
 
 # %%
@@ -212,18 +211,14 @@ scores
 # at every value.
 
 # %%
-def sweep(method, knob, values):
-    """ROC curve of a classical method through its masks at each value of ``knob``."""
-    masks_ = [method(test.image, **{knob: v}) for v in values]
-    return deepcr.sweep_curve([deepcr.score_mask(m, truth) for m in masks_], values)
-
-
 curves = {"CNN 2-32": deepcr.roc_curve(prob, truth)}
-curves["SDSS method"] = sweep(partial(baselines.sdss_cosmics, ivar=test.ivar,
-                                      psf_gradients=tile.psf_gradients),
-                              "c2fudge", cfg.sdss_c2fudge)
-curves["LA Cosmic"] = sweep(partial(baselines.lacosmic_mask, ivar=test.ivar),
-                            "sigclip", cfg.lacosmic_sigclip)
+sdss_method = partial(baselines.sdss_cosmics, ivar=test.ivar,
+                      psf_gradients=tile.psf_gradients)
+curves["SDSS method"] = deepcr.sweep_method(sdss_method, test.image, truth, "c2fudge",
+                                            cfg.sdss_c2fudge)
+lacosmic = partial(baselines.lacosmic_mask, ivar=test.ivar)
+curves["LA Cosmic"] = deepcr.sweep_method(lacosmic, test.image, truth, "sigclip",
+                                          cfg.lacosmic_sigclip)
 defaults = {f"{k}, default": v for k, v in scores.items() if k != "CNN 2-32"}
 ax = deepcr.plot_roc({**curves, **defaults}, xlim=(1e-6, 1e-1), ylim=(0.5, 1.005))
 ax.set_title(f"held-out {cfg.test_size}^2 frame, {len(test.cosmics)} cosmics")

@@ -181,3 +181,21 @@ def test_sweep_curve():
         sweep_curve(scores, [1, 2])
     with pytest.raises(ValueError, match="different pixels"):
         sweep_curve([scores[0], score_mask(PROB[:, :2] > 0.5, TRUTH[:, :2])], [1, 2])
+
+
+def test_sweep_method_matches_explicit_scores():
+    from cosmicbook.deepcr import score_mask, sweep_curve, sweep_method
+
+    rng = np.random.default_rng(5)
+    truth = rng.random((40, 40)) < 0.1
+    image = rng.normal(0, 1, (40, 40)) + 3 * truth
+
+    def method(img, level):
+        return img > level
+
+    levels = [1.0, 2.0, 3.0]
+    curve = sweep_method(method, image, truth, "level", levels)
+    expected = sweep_curve([score_mask(image > v, truth) for v in levels], levels)
+    np.testing.assert_array_equal(curve.tpr, expected.tpr)
+    np.testing.assert_array_equal(curve.fpr, expected.fpr)
+    assert curve.tpr.max() > 0.9 and curve.fpr.min() < 0.01

@@ -24,6 +24,7 @@ _LAZY = {
     "predict": "training",
     "evaluate": "training",
     "Checkpoint": "training",
+    "checkpoint_name": "training",
     "History": "training",
     "freeze_batchnorm": "training",
     "unfreeze_batchnorm": "training",

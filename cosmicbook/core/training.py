@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Checkpoint",
+    "checkpoint_name",
     "History",
     "evaluate",
     "fit",
@@ -559,6 +560,36 @@ def _loader_generators(loader: Any) -> list[torch.Generator]:
 # --------------------------------------------------------------------------------------------
 # Checkpoint
 # --------------------------------------------------------------------------------------------
+def checkpoint_name(prefix: str, *settings: Any, suffix: str = ".ckpt") -> str:
+    """A checkpoint file name that changes whenever a setting of the run changes.
+
+    ``prefix_<8 hex digits>.ckpt``, the digits hashing ``repr(settings)``: a rerun with the same
+    settings finds (and resumes or skips) its checkpoint, a run with any other setting starts
+    afresh instead of resuming a run it does not belong to.
+
+    Parameters
+    ----------
+    prefix : str
+        Readable start of the name (``"deepcr_2-32"``).
+    *settings
+        Everything that shapes the training (data sizes, seeds, recipe, epochs); their
+        ``repr`` must be stable (numbers, strings, lists, tuples).
+    suffix : str
+        File extension.
+
+    Examples
+    --------
+    >>> checkpoint_name("net", 1, [2, 3]) == checkpoint_name("net", 1, [2, 3])
+    True
+    >>> checkpoint_name("net", 1, [2, 3]) == checkpoint_name("net", 1, [2, 4])
+    False
+    """
+    import hashlib
+
+    key = hashlib.sha1(repr(list(settings)).encode()).hexdigest()[:8]
+    return f"{prefix}_{key}{suffix}"
+
+
 class Checkpoint:
     """A training checkpoint file: model, optimizer, scheduler, epoch, history and RNG states.
 

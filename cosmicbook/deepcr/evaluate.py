@@ -20,7 +20,7 @@ neither. For a probability map, a pixel is flagged at threshold ``t`` when ``pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "score_mask",
     "seam_difference",
     "sweep_curve",
+    "sweep_method",
     "tpr_at_fpr",
     "tpr_by_brightness",
     "tpr_by_pixel_charge",
@@ -269,6 +270,36 @@ def sweep_curve(scores: Sequence[MaskScore], values: Sequence[float]) -> ROCCurv
     order = np.lexsort((tpr, fpr))
     return ROCCurve(thresholds=values[order], tpr=tpr[order], fpr=fpr[order],
                     n_pos=n_pos.pop(), n_neg=n_neg.pop())
+
+
+def sweep_method(method: Callable[..., np.ndarray], image: np.ndarray, truth: np.ndarray,
+                 knob: str, values: Sequence[float], ignore: np.ndarray | None = None
+                 ) -> ROCCurve:
+    """ROC-like curve of a classical masking method with one knob swept.
+
+    Parameters
+    ----------
+    method : callable
+        ``method(image, **{knob: value}) -> bool mask``; bind its other arguments first
+        (``functools.partial(sdss_cosmics, ivar=ivar, psf_gradients=g)``).
+    image : numpy.ndarray
+        The frame to mask.
+    truth : numpy.ndarray
+        Bool truth mask of the same shape.
+    knob : str
+        The keyword swept (``"c2fudge"``, ``"sigclip"``...).
+    values : sequence of float
+        Its values.
+    ignore : numpy.ndarray, optional
+        Pixels left out of the scores (as in :func:`score_mask`).
+
+    Returns
+    -------
+    ROCCurve
+        See :func:`sweep_curve`.
+    """
+    scores = [score_mask(method(image, **{knob: v}), truth, ignore=ignore) for v in values]
+    return sweep_curve(scores, values)
 
 
 # ---------------------------------------------------------------------- boolean masks
