@@ -64,7 +64,7 @@ def test_write_rejects_3d(tmp_path):
 
 def test_registry_of_repository_is_valid():
     registry = data_registry()
-    assert registry, "data/registry.json lists no files"
+    assert registry, "cosmicbook/core/registry.json lists no files"
     for name, entry in registry.items():
         assert {"url", "description"} <= set(entry), name
 

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: The registry of optional downloads shipped with the package.
-REGISTRY_PATH = Path(__file__).resolve().parents[2] / "data" / "registry.json"
+REGISTRY_PATH = Path(__file__).resolve().with_name("registry.json")
 
 
 def _describe_hdus(hdul) -> str:
@@ -171,7 +171,8 @@ def data_registry(path: str | os.PathLike | None = None) -> dict[str, dict]:
     Parameters
     ----------
     path : path-like, optional
-        A registry JSON file; defaults to ``data/registry.json`` of the repository.
+        A registry JSON file; defaults to the registry shipped with the package
+        (``cosmicbook/core/registry.json``).
     """
     path = Path(path) if path is not None else REGISTRY_PATH
     if not path.exists():
