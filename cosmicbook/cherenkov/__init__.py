@@ -1,0 +1,146 @@
+"""Cherenkov telescope counts maps: the CNN-cleaner and CNN-regressor of Di Piano et al., a
+multi-source heat-map localiser, and the gammapy methods they are compared with.
+
+The chapter's workflow (``notebooks/04_cherenkov``):
+
+1. :func:`make_cta_irfs` / :func:`load_irfs` -- CTA-like IRFs built analytically with gammapy,
+   or real IRF files;
+2. :func:`build_templates` -- expected background and source counts per observing condition,
+   computed once with gammapy; :func:`simulate_maps` -- thousands of 200 x 200 counts maps per
+   second from them;
+3. :class:`CNNCleaner`, :class:`CNNRegressor`, :class:`HeatmapLocaliser` and their
+   ``train_*`` functions (through :func:`cosmicbook.core.training.fit`);
+4. :func:`clean`, :func:`regress`, :func:`localize` -- on raw counts maps, with the weights
+   the package ships when ``model=None``;
+5. :class:`GammapyAnalysis` (blind search, maximum-likelihood fit) and
+   :func:`aperture_significance` -- the classical baselines; :mod:`~.evaluate` and the
+   ``plot_*`` figures.
+"""
+
+import warnings as _warnings
+
+with _warnings.catch_warnings():
+    # gammapy imports tqdm.auto, which warns (on stderr) in notebooks without ipywidgets
+    _warnings.filterwarnings("ignore", message="IProgress not found")
+    import tqdm.auto  # noqa: F401
+
+from cosmicbook.cherenkov.baselines import (  # noqa: E402
+    FitResult,
+    GammapyAnalysis,
+    aperture_significance,
+    li_ma,
+)
+from cosmicbook.cherenkov.evaluate import (
+    DetectionScore,
+    binned_errors,
+    crab_units,
+    image_snr,
+    localisation_error,
+    match_detections,
+    per_map_positions,
+    second_peak,
+)
+from cosmicbook.cherenkov.inference import (
+    WEIGHTS_DIR,
+    clean,
+    heatmaps,
+    load_model,
+    localize,
+    refine_centroid,
+    regress,
+    save_model,
+)
+from cosmicbook.cherenkov.irf import get_irfs, load_irfs, make_cta_irfs, write_irfs
+from cosmicbook.cherenkov.model import (
+    CNNCleaner,
+    CNNRegressor,
+    HeatmapLocaliser,
+    count_parameters,
+)
+from cosmicbook.cherenkov.plotting import (
+    plot_detections,
+    plot_error_vs_flux,
+    plot_failures,
+    plot_maps,
+    plot_significance,
+)
+from cosmicbook.cherenkov.preprocess import (
+    cleaner_inputs,
+    cleaner_targets,
+    heatmap_targets,
+    localiser_inputs,
+)
+from cosmicbook.cherenkov.profiles import PROFILES
+from cosmicbook.cherenkov.simulate import (
+    BINSZ,
+    CRAB_AMPLITUDE,
+    DEFAULT_CONDITIONS,
+    NPIX,
+    CountsMaps,
+    Templates,
+    as_counts,
+    build_templates,
+    map_wcs,
+    pixel_to_sky,
+    reference_dataset,
+    simulate_maps,
+    source_model,
+)
+from cosmicbook.cherenkov.training import train_cleaner, train_localiser, train_regressor
+
+__all__ = [
+    "BINSZ",
+    "CRAB_AMPLITUDE",
+    "DEFAULT_CONDITIONS",
+    "NPIX",
+    "PROFILES",
+    "WEIGHTS_DIR",
+    "CNNCleaner",
+    "CNNRegressor",
+    "CountsMaps",
+    "DetectionScore",
+    "FitResult",
+    "GammapyAnalysis",
+    "HeatmapLocaliser",
+    "Templates",
+    "aperture_significance",
+    "as_counts",
+    "binned_errors",
+    "build_templates",
+    "clean",
+    "cleaner_inputs",
+    "cleaner_targets",
+    "count_parameters",
+    "crab_units",
+    "get_irfs",
+    "heatmap_targets",
+    "heatmaps",
+    "image_snr",
+    "li_ma",
+    "load_irfs",
+    "load_model",
+    "localisation_error",
+    "localize",
+    "localiser_inputs",
+    "make_cta_irfs",
+    "map_wcs",
+    "match_detections",
+    "per_map_positions",
+    "pixel_to_sky",
+    "plot_detections",
+    "plot_error_vs_flux",
+    "plot_failures",
+    "plot_maps",
+    "plot_significance",
+    "reference_dataset",
+    "refine_centroid",
+    "regress",
+    "save_model",
+    "second_peak",
+    "simulate_maps",
+    "source_model",
+    "train_cleaner",
+    "train_localiser",
+    "train_regressor",
+    "write_irfs",
+]

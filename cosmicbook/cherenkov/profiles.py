@@ -1,0 +1,65 @@
+"""Run profiles of the Cherenkov chapter (see :func:`cosmicbook.core.config.resolve_profile`)."""
+
+from __future__ import annotations
+
+__all__ = ["PROFILES"]
+
+#: Knobs of ``notebooks/04_cherenkov``:
+#:
+#: ``conditions``
+#:     observing conditions (zenith deg, NSB) of the analytic IRFs; one gammapy template each.
+#: ``n_seed_train``, ``n_seed_val``
+#:     single-source maps for the seed's CNN-cleaner and CNN-regressor (the seed: 8k / 2k).
+#: ``n_loc_train``, ``n_loc_val``
+#:     maps with 0-3 sources for the heat-map localiser.
+#: ``n_test``, ``n_multi_test``
+#:     held-out single-source maps, and held-out maps with 0-3 sources.
+#: ``n_blind_per_bin``, ``n_fit_per_bin``, ``n_fit_crab``
+#:     test maps per flux bin analysed with the gammapy blind search and with the gammapy
+#:     maximum-likelihood fit (seconds per map), and ML fits in the Crab-level bin (0.3-1
+#:     Crab) of the "within 2x of the ML fit" criterion.
+#: ``cleaner_epochs``, ``cleaner_crop``
+#:     training epochs of the cleaner and the size of the training crops (None: whole maps).
+#: ``regressor_dense``, ``regressor_epochs``
+#:     dense units of the seed's regressor (the seed: 10,000) and its epochs.
+#: ``loc_width``, ``loc_epochs``
+#:     channels of the heat-map localiser and its epochs.
+#: ``flux``
+#:     range of source fluxes in Crab units (log-uniform).
+#: ``livetime``
+#:     range of live times, s (log-uniform; the seed: 100 s).
+#: ``seed``
+#:     seeds simulation and training.
+PROFILES: dict[str, dict] = {
+    "ci": {
+        "conditions": [(20.0, 1.0), (60.0, 4.0)],
+        "n_seed_train": 96, "n_seed_val": 32, "n_loc_train": 256, "n_loc_val": 64,
+        "n_test": 100, "n_multi_test": 40, "n_blind_per_bin": 2, "n_fit_per_bin": 0,
+        "n_fit_crab": 1, "cleaner_epochs": 1, "cleaner_crop": 64, "regressor_dense": 64,
+        "regressor_epochs": 1,
+        "loc_width": 8, "loc_epochs": 1, "flux": (0.003, 1.0), "livetime": (50.0, 200.0),
+        "seed": 5,
+    },
+    # about five minutes of training on one CPU thread; the gammapy ML fit on 4 maps per flux
+    # bin and 10 Crab-level maps (4 s each)
+    "book": {
+        "conditions": [(20.0, 1.0), (40.0, 1.0), (60.0, 1.0), (20.0, 4.0), (40.0, 4.0),
+                       (60.0, 4.0)],
+        "n_seed_train": 1500, "n_seed_val": 200, "n_loc_train": 3500, "n_loc_val": 300,
+        "n_test": 1000, "n_multi_test": 400, "n_blind_per_bin": 40, "n_fit_per_bin": 4,
+        "n_fit_crab": 10, "cleaner_epochs": 8, "cleaner_crop": 64, "regressor_dense": 512,
+        "regressor_epochs": 4,
+        "loc_width": 12, "loc_epochs": 5, "flux": (0.003, 1.0), "livetime": (50.0, 200.0),
+        "seed": 5,
+    },
+    # the seed's scale (8k / 2k / 2k maps, Dense(10^4), whole maps) for a GPU
+    "full": {
+        "conditions": [(20.0, 1.0), (40.0, 1.0), (60.0, 1.0), (20.0, 4.0), (40.0, 4.0),
+                       (60.0, 4.0)],
+        "n_seed_train": 8000, "n_seed_val": 2000, "n_loc_train": 40000, "n_loc_val": 2000,
+        "n_test": 2000, "n_multi_test": 2000, "n_blind_per_bin": 400, "n_fit_per_bin": 40,
+        "n_fit_crab": 100, "cleaner_epochs": 20, "cleaner_crop": None, "regressor_dense": 10000,
+        "regressor_epochs": 20, "loc_width": 24, "loc_epochs": 20, "flux": (0.003, 1.0),
+        "livetime": (50.0, 200.0), "seed": 5,
+    },
+}

@@ -1,0 +1,104 @@
+"""The three networks: shapes, the seed's layer table, input checks, losses, a tiny overfit."""
+
+import numpy as np
+import pytest
+import torch
+
+from cosmicbook import cherenkov as ck
+from cosmicbook.cherenkov.training import focal_loss
+
+
+def test_cleaner_is_the_seeds_autoencoder():
+    model = ck.CNNCleaner()
+    x = torch.rand(2, 1, 200, 200)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (2, 1, 200, 200)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(2, 2)] * 5
+    assert [c.out_channels for c in convs] == [12, 12, 12, 12, 1]
+    pools = [m for m in model.modules() if isinstance(m, torch.nn.AvgPool2d)]
+    assert len(pools) == 2
+    # 200 -> 50 at the bottleneck
+    h = x
+    with torch.no_grad():
+        for layer in list(model.net)[:7]:
+            h = layer(h)
+    assert h.shape[-1] == 50
+    assert ck.count_parameters(model) == 4 * 12 + 12 + 3 * (4 * 144 + 12) + 4 * 12 + 1
+
+
+def test_regressor_is_the_seeds_localiser():
+    seed = ck.CNNRegressor()  # Dense(10^4)
+    assert ck.count_parameters(seed) == 4352168
+    small = ck.CNNRegressor(dense=32)
+    out = small.eval()(torch.rand(3, 1, 200, 200))
+    assert out.shape == (3, 2)
+    assert torch.all((out > 0) & (out < 1))
+    with pytest.raises(ValueError):
+        small(torch.rand(3, 1, 100, 100))
+
+
+def test_localiser_shapes_and_input_checks():
+    model = ck.HeatmapLocaliser(width=8).eval()
+    out = model(torch.rand(2, 2, 50, 50))
+    assert out.shape == (2, 1, 50, 50)
+    with pytest.raises(ValueError):
+        model(torch.rand(2, 1, 50, 50))
+    with pytest.raises(ValueError):
+        ck.CNNCleaner()(torch.rand(1, 1, 50, 50, 2))
+    with pytest.raises(ValueError):
+        ck.CNNCleaner()(torch.rand(1, 1, 198, 198))
+
+
+def test_focal_loss():
+    target = torch.zeros(1, 1, 10, 10)
+    target[0, 0, 4, 4] = 1.0
+    good = torch.full((1, 1, 10, 10), -8.0)
+    good[0, 0, 4, 4] = 8.0
+    bad = -good
+    assert float(focal_loss(good, target)) < 0.01
+    assert float(focal_loss(bad, target)) > 10 * float(focal_loss(good, target))
+    # no source: normalised by 1, small when the map is empty
+    assert float(focal_loss(torch.full((1, 1, 10, 10), -8.0), torch.zeros(1, 1, 10, 10))) < 1e-3
+
+
+def test_heatmap_targets_and_cells():
+    x = np.array([[10.3, np.nan]])
+    y = np.array([[50.9, np.nan]])
+    t = ck.heatmap_targets(x, y, 200)
+    assert t.shape == (1, 1, 50, 50)
+    iy, ix = np.unravel_index(np.argmax(t[0, 0]), (50, 50))
+    assert (ix, iy) == (2, 12)  # cells (10.3 + 0.5) / 4 - 0.5 = 2.2 and 12.35
+    assert t[0, 0, iy, ix] == 1.0 and (t == 1.0).sum() == 1
+    from cosmicbook.cherenkov.preprocess import cell_to_pixel, pixel_to_cell
+
+    assert cell_to_pixel(pixel_to_cell(37.2)) == pytest.approx(37.2)
+    assert pixel_to_cell(1.5) == pytest.approx(0.0)
+
+
+def test_preprocessing():
+    counts = np.zeros((2, 200, 200))
+    counts[0, 100, 50] = 30
+    inp = ck.cleaner_inputs(counts)
+    assert inp.shape == (2, 1, 200, 200)
+    assert inp[0].max() == pytest.approx(1.0) and inp[0].min() == 0.0
+    assert np.all(inp[1] == 0)  # an empty map stays empty, no division by zero
+    loc = ck.localiser_inputs(counts)
+    assert loc.shape == (2, 2, 50, 50)
+    assert loc[0, 0, 25, 12] == pytest.approx(2 * np.sqrt(30.375) - 2 * np.sqrt(0.375))
+
+
+def test_localiser_overfits_a_few_maps():
+    templates = ck.build_templates([(20.0, 1.0)])
+    maps = ck.simulate_maps(16, templates, seed=1, flux=(0.3, 1.0), n_sources=1)
+    model, hist = ck.train_localiser(maps, maps, width=8, epochs=25, batch_size=16,
+                                     lr=1e-2, progress=False)
+    assert hist["train_loss"][-1] < 0.5 * hist["train_loss"][0]
+    heat = ck.heatmaps(maps.counts, model)
+    iy, ix = np.unravel_index(np.argmax(heat.reshape(16, -1), axis=1), (50, 50))
+    from cosmicbook.cherenkov.preprocess import pixel_to_cell
+
+    near = np.hypot(ix - pixel_to_cell(maps.x[:, 0]), iy - pixel_to_cell(maps.y[:, 0])) < 2
+    assert near.mean() >= 0.75
