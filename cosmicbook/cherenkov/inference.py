@@ -8,7 +8,6 @@ with ``model=None`` use the weights the package ships from the chapter's book-pr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from scipy.ndimage import maximum_filter
 from cosmicbook.cherenkov.model import CNNCleaner, CNNRegressor, HeatmapLocaliser
 from cosmicbook.cherenkov.preprocess import CELL, cell_to_pixel, cleaner_inputs, localiser_inputs
 from cosmicbook.cherenkov.simulate import BINSZ, NPIX, as_counts, map_wcs
+from cosmicbook.core.weights import load_weights, save_weights
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "clean", "heatmaps", "load_model", "localize",
            "refine_centroid", "regress", "save_model"]
@@ -30,20 +30,11 @@ DEFAULT_WEIGHTS = {"cleaner": "cnn_cleaner_book.pt", "regressor": "cnn_regressor
 _CLASSES = {"CNNCleaner": CNNCleaner, "CNNRegressor": CNNRegressor,
             "HeatmapLocaliser": HeatmapLocaliser}
 _KINDS = {"cleaner": CNNCleaner, "regressor": CNNRegressor, "localiser": HeatmapLocaliser}
-_CACHE: dict[str, object] = {}
-
-
 def save_model(model, path: str | Path, **metadata) -> Path:
     """Write ``model``'s weights to ``path`` and its class, configuration and ``metadata`` to
     a JSON file of the same stem."""
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
     meta = {"class": type(model).__name__, "model": model.config(), **metadata}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=float) + "\n")
-    return path
+    return save_weights(model, path, meta)
 
 
 def load_model(kind: str, path: str | Path | None = None):
@@ -63,27 +54,17 @@ def load_model(kind: str, path: str | Path | None = None):
     FileNotFoundError
         When the weights or their JSON are missing.
     """
-    import torch
-
     if kind not in DEFAULT_WEIGHTS:
         raise ValueError(f"unknown network {kind!r}: expected one of {sorted(DEFAULT_WEIGHTS)}")
     path = WEIGHTS_DIR / DEFAULT_WEIGHTS[kind] if path is None else Path(path)
-    key = f"{kind}:{path.resolve()}"
-    if key in _CACHE:
-        return _CACHE[key]
-    meta_path = path.with_suffix(".json")
-    if not path.is_file() or not meta_path.is_file():
-        raise FileNotFoundError(f"no {kind} weights at {path} (+ {meta_path.name}); run the "
-                                f"chapter notebooks/04_cherenkov or pass model=...")
-    meta = json.loads(meta_path.read_text())
-    cls = _CLASSES.get(meta.get("class"))
-    if cls is not _KINDS[kind]:
-        raise ValueError(f"{path} holds a {meta.get('class')!r}, not a {kind}")
-    model = cls(**meta["model"])
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    model.eval()
-    _CACHE[key] = model
-    return model
+
+    def build(meta):
+        cls = _CLASSES.get(meta.get("class"))
+        if cls is not _KINDS[kind]:
+            raise ValueError(f"{path} holds a {meta.get('class')!r}, not a {kind}")
+        return cls(**meta["model"])
+
+    return load_weights(path, build, what=kind, chapter="04_cherenkov")
 
 
 def _resolve(kind: str, model):

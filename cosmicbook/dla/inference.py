@@ -10,7 +10,6 @@ confidence the mean classification probability of the windows centred within +-6
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from astropy.table import Table
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
+from cosmicbook.core.weights import load_weights, save_weights
 from cosmicbook.dla.labels import (
     HALF_POSITIVE,
     NORM_RANGE,
@@ -38,9 +38,6 @@ __all__ = ["WEIGHTS_DIR", "Tracks", "check_spectrum", "detect", "find_dlas", "lo
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 #: File name of the shipped weights (the book-profile run of the chapter).
 DEFAULT_WEIGHTS = "dla_cnn_book.pt"
-_MODEL_CACHE: dict[str, DLACNN] = {}
-
-
 def load_model(path: str | Path | None = None) -> DLACNN:
     """Load a :class:`DLACNN` from a weights file written by :func:`save_model`.
 
@@ -55,34 +52,14 @@ def load_model(path: str | Path | None = None) -> DLACNN:
     FileNotFoundError
         When the weights or their JSON are missing.
     """
-    import torch
-
     path = WEIGHTS_DIR / DEFAULT_WEIGHTS if path is None else Path(path)
-    key = str(path.resolve())
-    if key in _MODEL_CACHE:
-        return _MODEL_CACHE[key]
-    meta_path = path.with_suffix(".json")
-    if not path.is_file() or not meta_path.is_file():
-        raise FileNotFoundError(f"no DLA model weights at {path} (+ {meta_path.name}); run the "
-                                f"chapter notebooks/03_dla or pass model=...")
-    meta = json.loads(meta_path.read_text())
-    model = DLACNN(**meta["model"])
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    model.eval()
-    _MODEL_CACHE[key] = model
-    return model
+    return load_weights(path, lambda meta: DLACNN(**meta["model"]), what="DLA model",
+                        chapter="03_dla")
 
 
 def save_model(model: DLACNN, path: str | Path, **metadata) -> Path:
     """Write ``model``'s weights to ``path`` and its configuration plus ``metadata`` to JSON."""
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
-    meta = {"model": model.config(), **metadata}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=float) + "\n")
-    return path
+    return save_weights(model, path, {"model": model.config(), **metadata})
 
 
 def check_spectrum(wave, flux, ivar, z_qso: float) -> tuple[np.ndarray, ...]:

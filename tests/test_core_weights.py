@@ -1,0 +1,69 @@
+"""Shipped-weights files: save, reload, cache and the errors for missing or foreign files."""
+
+import json
+
+import pytest
+import torch
+
+from cosmicbook.core.weights import (
+    clear_weights_cache,
+    load_weights,
+    read_weights_metadata,
+    save_weights,
+)
+
+
+def _net(width: int = 3) -> torch.nn.Module:
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(2, width), nn.Tanh(), nn.Linear(width, 1))
+
+
+def _build(meta):
+    return _net(**meta["model"])
+
+
+def test_round_trip_restores_outputs_and_metadata(tmp_path):
+    torch.manual_seed(0)
+    net = _net(4)
+    path = save_weights(net, tmp_path / "sub" / "net.pt", {"model": {"width": 4}, "loss": 0.5})
+    assert path.is_file()
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta == {"model": {"width": 4}, "loss": 0.5}
+    loaded = load_weights(path, _build, cache=False)
+    x = torch.randn(5, 2)
+    assert not loaded.training
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+
+
+def test_cache_returns_the_same_network_until_the_file_changes(tmp_path):
+    clear_weights_cache()
+    path = save_weights(_net(), tmp_path / "net.pt", {"model": {"width": 3}})
+    first = load_weights(path, _build)
+    assert load_weights(path, _build) is first
+    assert load_weights(path, _build, cache=False) is not first
+    clear_weights_cache()
+    assert load_weights(path, _build) is not first
+
+
+def test_missing_files_name_the_chapter(tmp_path):
+    with pytest.raises(FileNotFoundError, match="notebooks/09_x"):
+        load_weights(tmp_path / "absent.pt", _build, what="X net", chapter="09_x")
+    path = save_weights(_net(), tmp_path / "net.pt", {"model": {"width": 3}})
+    path.with_suffix(".json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"net\.json"):
+        read_weights_metadata(path)
+
+
+def test_builder_errors_propagate_and_suffix_is_checked(tmp_path):
+    path = save_weights(_net(), tmp_path / "net.pt", {"model": {"width": 3}})
+
+    def refuse(meta):
+        raise ValueError("holds another network")
+
+    with pytest.raises(ValueError, match="another network"):
+        load_weights(path, refuse, cache=False)
+    with pytest.raises(ValueError, match=r"\.pt"):
+        save_weights(_net(), tmp_path / "net.pth", {})
+    # a configuration that does not match the state dict fails loudly
+    with pytest.raises(RuntimeError):
+        load_weights(path, lambda meta: _net(5), cache=False)
