@@ -1,0 +1,319 @@
+"""Metrics of the chapter: ROC and AUC, reliability and calibration error, per-track cluster
+features, distances between distributions and the classifier two-sample test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import label as _label
+from scipy.stats import rankdata, wasserstein_distance
+
+__all__ = [
+    "C2ST",
+    "ClusterFeatures",
+    "Reliability",
+    "classifier_two_sample_test",
+    "cluster_features",
+    "distribution_distances",
+    "expected_calibration_error",
+    "faithfulness",
+    "reliability",
+    "roc_auc",
+    "roc_curve",
+]
+
+
+def _scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"scores and labels differ in length: {s.size} and {y.size}")
+    if np.isnan(s).any():
+        raise ValueError("scores contain NaN")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("labels must be 0/1 (or bool)")
+    y = y.astype(bool)
+    if y.all() or not y.any():
+        raise ValueError("labels hold a single class: the ROC is undefined")
+    return s, y
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve (Mann-Whitney U with tied ranks averaged).
+
+    Examples
+    --------
+    >>> roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    0.75
+    """
+    s, y = _scores_labels(scores, labels)
+    r = rankdata(s)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
+    s, y = _scores_labels(scores, labels)
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    distinct = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
+    tp = np.cumsum(y)[distinct]
+    fp = np.cumsum(~y)[distinct]
+    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
+
+
+@dataclass
+class Reliability:
+    """A reliability diagram: per bin of predicted probability, the observed frequency.
+
+    Attributes
+    ----------
+    edges : numpy.ndarray, shape (n_bins + 1,)
+    mean_predicted, observed : numpy.ndarray, shape (n_bins,)
+        NaN in empty bins.
+    counts : numpy.ndarray of int, shape (n_bins,)
+    """
+
+    edges: np.ndarray
+    mean_predicted: np.ndarray
+    observed: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: count-weighted mean of |observed - predicted|."""
+        ok = self.counts > 0
+        w = self.counts[ok] / self.counts.sum()
+        return float(np.sum(w * np.abs(self.observed[ok] - self.mean_predicted[ok])))
+
+
+def reliability(prob, labels, n_bins: int = 10) -> Reliability:
+    """Bin predicted probabilities in ``n_bins`` equal-width bins of [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For probabilities outside [0, 1] or NaN, or labels that are not 0/1.
+    """
+    p = np.asarray(prob, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if p.shape != y.shape:
+        raise ValueError(f"prob and labels differ in length: {p.size} and {y.size}")
+    if np.isnan(p).any() or np.any((p < 0) | (p > 1)):
+        raise ValueError("prob must hold probabilities in [0, 1] without NaN")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("labels must be 0/1 (or bool)")
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins!r}")
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, n_bins - 1)
+    counts = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.bincount(idx, weights=p, minlength=n_bins) / counts
+        obs = np.bincount(idx, weights=y.astype(float), minlength=n_bins) / counts
+    return Reliability(edges, mean_p, obs, counts)
+
+
+def expected_calibration_error(prob, labels, n_bins: int = 10) -> float:
+    """ECE of probabilities against 0/1 outcomes (10 equal-width bins by default)."""
+    return reliability(prob, labels, n_bins).ece
+
+
+# --------------------------------------------------------------------------------------------
+# frames: cluster features and distribution distances
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ClusterFeatures:
+    """The brightest cluster of each frame.
+
+    Attributes
+    ----------
+    size : numpy.ndarray of int, shape (n,)
+        Pixels of the 8-connected cluster above threshold holding the brightest pixel (0 when
+        no pixel passes).
+    charge : numpy.ndarray of float, shape (n,)
+        Sum of ``frame - background`` over those pixels (ADU).
+    background : numpy.ndarray of float, shape (n,)
+        The frame's median (ADU).
+    x, y : numpy.ndarray of float, shape (n,)
+        Charge-weighted centroid of the cluster (pixels; NaN without a cluster).
+    """
+
+    size: np.ndarray
+    charge: np.ndarray
+    background: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def cluster_features(frames, threshold: float = 3.0) -> ClusterFeatures:
+    """Size and total charge of the brightest cluster per frame.
+
+    Pixels count when they exceed the frame's median by more than ``threshold`` ADU; the
+    cluster is the 8-connected group of such pixels that holds the brightest pixel.
+    """
+    x = np.asarray(frames, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"expected frames of shape (n, h, w), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("frames contain NaN or infinite values")
+    n = len(x)
+    bg = np.median(x.reshape(n, -1), axis=1)
+    size = np.zeros(n, dtype=np.int64)
+    charge = np.zeros(n)
+    cx, cy = np.full(n, np.nan), np.full(n, np.nan)
+    yy, xx = np.indices(x.shape[1:])
+    structure = np.ones((3, 3))
+    for i in range(n):
+        sig = x[i] - bg[i]
+        above = sig > threshold
+        if not above.any():
+            continue
+        lab, _ = _label(above, structure=structure)
+        peak = lab.flat[np.argmax(np.where(above, sig, -np.inf))]
+        member = lab == peak
+        size[i] = int(member.sum())
+        w = sig[member]
+        charge[i] = float(w.sum())
+        cx[i] = float(np.sum(w * xx[member]) / w.sum())
+        cy[i] = float(np.sum(w * yy[member]) / w.sum())
+    return ClusterFeatures(size, charge, bg, cx, cy)
+
+
+def distribution_distances(reference, other, track: np.ndarray | None = None,
+                           other_track: np.ndarray | None = None,
+                           threshold: float = 3.0) -> dict[str, float]:
+    """1-D Wasserstein distances between two sets of frames.
+
+    Parameters
+    ----------
+    reference, other : array_like, shape (n, h, w) and (m, h, w)
+        Frames (ADU), e.g. real and generated.
+    track, other_track : array_like of bool, optional
+        Which frames hold a track; the cluster distances use only those (all frames when not
+        given).
+    threshold : float
+        Cluster threshold above the median (ADU), see :func:`cluster_features`.
+
+    Returns
+    -------
+    dict
+        ``"pixel values"`` (all pixels, ADU), ``"cluster size"`` (pixels) and
+        ``"track charge"`` (ADU) distances.
+    """
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(other, dtype=np.float64)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"need two stacks of equal-size frames, got {a.shape} and {b.shape}")
+    ta = np.ones(len(a), bool) if track is None else np.asarray(track, bool)
+    tb = np.ones(len(b), bool) if other_track is None else np.asarray(other_track, bool)
+    if ta.shape != (len(a),) or tb.shape != (len(b),):
+        raise ValueError("track masks must have one entry per frame")
+    if not ta.any() or not tb.any():
+        raise ValueError("no track frame in one of the sets")
+    ca, cb = cluster_features(a[ta], threshold), cluster_features(b[tb], threshold)
+    return {
+        "pixel values": float(wasserstein_distance(a.ravel(), b.ravel())),
+        "cluster size": float(wasserstein_distance(ca.size, cb.size)),
+        "track charge": float(wasserstein_distance(ca.charge, cb.charge)),
+    }
+
+
+def faithfulness(before, after, track=None, threshold: float = 3.0) -> dict[str, float]:
+    """How faithfully a transformation keeps the tracks of the same frames.
+
+    Parameters
+    ----------
+    before, after : array_like, shape (n, h, w)
+        The same frames before and after the transformation (ADU), e.g. approximate and TAN.
+    track : array_like of bool, shape (n,), optional
+        Frames to use (default all).
+    threshold : float
+        See :func:`cluster_features`.
+
+    Returns
+    -------
+    dict
+        ``"centroid shift"``: median distance between the brightest clusters' centroids
+        (pixels); ``"charge ratio"``: median ratio of their charges (after / before);
+        ``"charge ratio spread"``: half the 16-84% range of that ratio.
+    """
+    a = np.asarray(before, dtype=np.float64)
+    b = np.asarray(after, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"before and after must be equal stacks of frames, got {a.shape} and "
+                         f"{b.shape}")
+    sel = np.ones(len(a), bool) if track is None else np.asarray(track, bool)
+    ca, cb = cluster_features(a[sel], threshold), cluster_features(b[sel], threshold)
+    ok = (ca.size > 0) & (cb.size > 0)
+    if not ok.any():
+        raise ValueError("no frame has a cluster before and after")
+    shift = np.hypot(ca.x[ok] - cb.x[ok], ca.y[ok] - cb.y[ok])
+    ratio = cb.charge[ok] / ca.charge[ok]
+    lo, hi = np.percentile(ratio, [16, 84])
+    return {"centroid shift": float(np.median(shift)), "charge ratio": float(np.median(ratio)),
+            "charge ratio spread": float((hi - lo) / 2)}
+
+
+@dataclass
+class C2ST:
+    """Result of a classifier two-sample test.
+
+    Attributes
+    ----------
+    auc : float
+        Held-out AUC of the classifier (0.5: indistinguishable).
+    accuracy : float
+        Held-out accuracy at a 0.5 threshold.
+    n_test : int
+        Held-out frames per set.
+    """
+
+    auc: float
+    accuracy: float
+    n_test: int
+
+
+def classifier_two_sample_test(first, second, *, test_fraction: float = 0.3,
+                               epochs: int = 4, seed: int = 0,
+                               channels: tuple[int, int, int] = (8, 16, 32),
+                               progress: bool | None = None) -> C2ST:
+    """Train a fresh :class:`~cosmicbook.crayfis.model.TrackCNN` to tell two sets of frames
+    apart and report its held-out AUC (Lopez-Paz & Oquab's classifier two-sample test).
+
+    Parameters
+    ----------
+    first, second : array_like, shape (n, h, w)
+        Frames (ADU) of the two samples (e.g. real and generated); the larger set is cut to the
+        size of the smaller.
+    test_fraction : float
+        Fraction of each set held out for the AUC.
+    epochs, seed, channels, progress
+        Training knobs (see :func:`~cosmicbook.crayfis.training.train_classifier`).
+    """
+    from cosmicbook.crayfis.training import predict_logits, sigmoid, train_classifier
+
+    a = np.asarray(first)
+    b = np.asarray(second)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"need two stacks of equal-size frames, got {a.shape} and {b.shape}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    n = min(len(a), len(b))
+    n_test = int(round(test_fraction * n))
+    if n_test < 10 or n - n_test < 10:
+        raise ValueError(f"too few frames for a two-sample test ({n} per set)")
+    rng = np.random.default_rng(seed)
+    a, b = a[rng.permutation(len(a))[:n]], b[rng.permutation(len(b))[:n]]
+    x_train = np.concatenate([a[n_test:], b[n_test:]])
+    y_train = np.r_[np.zeros(n - n_test), np.ones(n - n_test)]
+    x_test = np.concatenate([a[:n_test], b[:n_test]])
+    y_test = np.r_[np.zeros(n_test), np.ones(n_test)]
+    model, _ = train_classifier(x_train, y_train, x_test, y_test, channels=channels,
+                                epochs=epochs, seed=seed, progress=progress, device="cpu")
+    z = predict_logits(model, x_test)
+    return C2ST(roc_auc(z, y_test), float(np.mean((sigmoid(z) > 0.5) == y_test)), n_test)

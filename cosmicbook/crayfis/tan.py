@@ -1,0 +1,415 @@
+"""Transformation Adversarial Network (TAN): learn a phone's readout from unpaired frames.
+
+The seed deck's recipe: simulation of the particle-sensor interaction + an *approximate*
+readout gives frames that are almost, but not quite, real. A generator ``G`` transforms them;
+a discriminator ``D`` tells transformed frames from real ones; constraints ``L0`` keep the
+transformation faithful. Here
+
+* ``G`` is residual and fully convolutional: ``G(x, z) = x + c(x, z)`` with ``x`` the
+  approximate frame (ADU / :data:`ADU_SCALE`) and ``z`` a map of Gaussian noise, so it can
+  add the noise the approximation lacks; its output is rounded to integer ADU with a
+  straight-through estimator (real frames are 8-bit integers, and a discriminator would
+  otherwise spot fractional values) and limited to 0-255;
+* ``D`` is a small spectrally normalised CNN that sees each frame on a logarithmic and a
+  linear scale and answers per frame and per 4 x 4-pixel patch (:class:`Discriminator`),
+  trained with the binary cross-entropy (non-saturating generator loss, as in Goodfellow et
+  al.); the generator returned is a moving average of the trained one;
+* the constraint loss :func:`constraint_losses` (i) keeps the charge of the track, measured
+  on the pixels where the approximate frame has signal, within ``charge_tolerance`` (50%) of
+  its value before the transformation, and (ii) penalises charge the generator creates far from
+  where the track was (outside the track's footprint dilated by 2 pixels, smoothed over
+  3 x 3 pixels so that single noisy pixels are allowed);
+* distribution-matching losses :func:`matching_losses` — an addition beyond the seed deck,
+  in the spirit of feature matching: per batch, the 1-D Wasserstein distances between the
+  generated and the (unpaired) real frames' distributions of a soft (sigmoid-thresholded)
+  cluster size and of the charge above the median. A discriminator on
+  single frames is nearly blind to a 15% change of the charge scale when tracks differ by a
+  factor five in charge; these losses say which statistics to match.
+
+Real and approximate frames come from *different* interaction draws (unpaired training).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cosmicbook.core.progress import progress as _progress
+from cosmicbook.core.training import Checkpoint, History
+from cosmicbook.crayfis.model import INPUT_SCALE
+
+__all__ = ["ADU_SCALE", "Discriminator", "Generator", "constraint_losses", "frame_observables",
+           "matching_losses", "sorted_w1", "train_tan", "transform"]
+
+#: The generator works on ADU / ADU_SCALE.
+ADU_SCALE = 16.0
+
+
+def _round_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round to integers in the forward pass, identity gradient in the backward pass."""
+    return x + (torch.round(x) - x).detach()
+
+
+class Generator(nn.Module):
+    """Residual, fully convolutional transformation of approximate frames.
+
+    Parameters
+    ----------
+    hidden : int
+        Channels of the hidden 3 x 3 convolutions.
+    layers : int
+        Hidden layers: one 3 x 3 convolution, then ``layers - 1`` pointwise (1 x 1) ones; the
+        receptive field is 3 x 3 pixels, enough for cross-talk and blooming.
+
+    Notes
+    -----
+    ``forward(adu, z)``: ``adu`` of shape ``(batch, 1, h, w)`` in ADU (float), ``z`` Gaussian
+    noise of the same shape; returns transformed integer-valued ADU in [0, 255]. The last
+    layer starts at zero, so the untrained generator is the identity.
+    """
+
+    def __init__(self, hidden: int = 16, layers: int = 3):
+        super().__init__()
+        if int(hidden) < 1 or int(layers) < 1:
+            raise ValueError(f"hidden and layers must be positive, got {hidden!r}, {layers!r}")
+        self.hidden, self.layers = int(hidden), int(layers)
+        # one 3 x 3 convolution (cross-talk, blooming: nearest neighbours), then per-pixel
+        # 1 x 1 layers (gain curve, noise model)
+        mods: list[nn.Module] = [nn.Conv2d(3, self.hidden, 3, padding=1), nn.LeakyReLU(0.2)]
+        for _ in range(self.layers - 1):
+            mods += [nn.Conv2d(self.hidden, self.hidden, 1), nn.LeakyReLU(0.2)]
+        self.body = nn.Sequential(*mods)
+        self.out = nn.Conv2d(self.hidden, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        if adu.ndim != 4 or adu.shape[1] != 1 or z.shape != adu.shape:
+            raise ValueError(f"expected adu and z of shape (batch, 1, h, w), got "
+                             f"{tuple(adu.shape)} and {tuple(z.shape)}")
+        u = adu / ADU_SCALE
+        # linear (gains) and logarithmic (noise floor) views of the frame, and the noise
+        inputs = torch.cat([u, torch.log1p(adu) / INPUT_SCALE, z], dim=1)
+        corr = self.out(self.body(inputs))
+        y = torch.clamp((u + corr) * ADU_SCALE, 0.0, 255.0)
+        return _round_ste(y)
+
+    def config(self) -> dict:
+        """Constructor arguments."""
+        return {"hidden": self.hidden, "layers": self.layers}
+
+
+class Discriminator(nn.Module):
+    """A small spectrally normalised CNN judging frames of ADU values.
+
+    It sees each frame twice, on a logarithmic scale (the noise floor) and on a linear one
+    (track charge), and answers twice: one logit per 4 x 4-pixel patch (a PatchGAN map,
+    texture and noise) and one per frame (from global max- and mean-pooled features: cluster
+    sizes and charges).
+
+    Notes
+    -----
+    ``forward(adu)`` returns ``(frame_logits, patch_logits)`` of shapes ``(batch,)`` and
+    ``(batch, h / 4, w / 4)``.
+    """
+
+    def __init__(self, hidden: int = 16):
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        h = int(hidden)
+        if h < 1:
+            raise ValueError(f"hidden must be positive, got {hidden!r}")
+        self.features = nn.Sequential(
+            sn(nn.Conv2d(2, h, 3, padding=1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(h, 2 * h, 3, padding=1, stride=2)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * h, 2 * h, 3, padding=1, stride=2)), nn.LeakyReLU(0.2),
+        )
+        self.patch = sn(nn.Conv2d(2 * h, 1, 1))
+        self.head = sn(nn.Linear(4 * h, 1))
+
+    def forward(self, adu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([torch.log1p(adu) / INPUT_SCALE, adu / 64.0], dim=1)
+        h = self.features(x)
+        frame = self.head(torch.cat([h.amax(dim=(2, 3)), h.mean(dim=(2, 3))], 1)).squeeze(1)
+        return frame, self.patch(h).squeeze(1)
+
+
+def _d_loss(out: tuple[torch.Tensor, torch.Tensor], real: bool) -> torch.Tensor:
+    """Binary cross-entropy of both discriminator heads against ``real``."""
+    bce = F.binary_cross_entropy_with_logits
+    return sum(bce(o, torch.full_like(o, float(real))) for o in out)
+
+
+def constraint_losses(approx: torch.Tensor, out: torch.Tensor,
+                      charge_tolerance: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two faithfulness constraints of the TAN (means over the batch).
+
+    The *footprint* of a frame is where the approximate frame has signal: pixels more than
+    2 ADU above its median, dilated by 2 pixels. Backgrounds are the mean of each frame
+    outside its footprint, so that noise adds nothing to a charge on average.
+
+    Parameters
+    ----------
+    approx, out : torch.Tensor, shape (batch, 1, h, w)
+        Frames (ADU) before and after the transformation.
+    charge_tolerance : float
+        Relative change of the track charge allowed without penalty: the real phone's gain is
+        unknown to tens of percent, so the constraint forbids erasing or inventing charge, not
+        recalibrating it.
+
+    Returns
+    -------
+    (charge, position) : tuple of torch.Tensor
+        ``charge``: ``relu(|log((Q_out + 1) / (Q_in + 1))| - log(1 + tol))^2``, ``Q`` the
+        background-subtracted charge on the footprint (frames whose ``Q_in`` is below 5 ADU
+        are not constrained). ``position``: charge of ``out`` *outside* the footprint,
+        smoothed over 3 x 3 pixels and counted more than 2 ADU above the background (single
+        noise pixels do not count, a new track does), relative to ``Q_in + 10``.
+    """
+    with torch.no_grad():
+        med = approx.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+        foot = F.max_pool2d((approx - med > 2).float(), 5, stride=1, padding=2)
+        outside = (1 - foot).sum(dim=(1, 2, 3)).clamp(min=1)
+        bg_in = ((approx * (1 - foot)).sum(dim=(1, 2, 3)) / outside).view(-1, 1, 1, 1)
+        q_in = ((approx - bg_in) * foot).sum(dim=(1, 2, 3))
+    bg_out = ((out * (1 - foot)).sum(dim=(1, 2, 3)) / outside).view(-1, 1, 1, 1)
+    q_out = ((out - bg_out) * foot).sum(dim=(1, 2, 3))
+    ratio = torch.log((q_out.clamp(min=0) + 1) / (q_in.clamp(min=0) + 1))
+    dev = ratio.abs() - math.log1p(charge_tolerance)
+    charge = (F.relu(dev).pow(2) * (q_in > 5).float()).mean()
+    smooth = F.avg_pool2d(out - bg_out, 3, stride=1, padding=1, count_include_pad=False)
+    stray = (F.relu(smooth - 2) * (1 - foot)).sum(dim=(1, 2, 3))
+    position = (stray / (q_in.clamp(min=0) + 10)).mean()
+    return charge, position
+
+
+def frame_observables(adu: torch.Tensor, threshold: float = 3.0,
+                      temperature: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Differentiable per-frame cluster size and charge (soft versions of the hard-threshold
+    :func:`~cosmicbook.crayfis.evaluate.cluster_features`).
+
+    A pixel counts with weight ``s = sigmoid((x - m - threshold - 0.5) / temperature)``,
+    ``m`` the frame's median (no gradient): for integer ADU the half step puts the soft edge
+    between ``threshold`` and ``threshold + 1``, where the hard cut ``x - m > threshold`` is.
+    Unlike the evaluation, *all* such pixels of the frame count, not only the brightest
+    cluster's (8-connected labelling is not differentiable).
+
+    Parameters
+    ----------
+    adu : torch.Tensor, shape (batch, 1, h, w)
+        Frames (ADU).
+    threshold : float
+        ADU above the median (as in the evaluation).
+    temperature : float
+        Width of the soft edge (ADU).
+
+    Returns
+    -------
+    (size, charge) : tuple of torch.Tensor, shape (batch,)
+        ``sum(s)`` (pixels) and ``sum(s * (x - m))`` (ADU).
+    """
+    if adu.ndim != 4 or adu.shape[1] != 1:
+        raise ValueError(f"expected frames of shape (batch, 1, h, w), got {tuple(adu.shape)}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    med = adu.detach().flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    sig = adu - med
+    s = torch.sigmoid((sig - threshold - 0.5) / temperature)
+    return s.sum(dim=(1, 2, 3)), (s * sig).sum(dim=(1, 2, 3))
+
+
+def sorted_w1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """1-D Wasserstein-1 distance between two equal-size samples: the mean absolute difference
+    of their sorted values (differentiable in both).
+
+    Examples
+    --------
+    >>> float(sorted_w1(torch.tensor([3.0, 1.0, 2.0]), torch.tensor([2.0, 4.0, 3.0])))
+    1.0
+    """
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"need two 1-D samples of equal size, got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+    return (torch.sort(x).values - torch.sort(y).values).abs().mean()
+
+
+def matching_losses(fake: torch.Tensor, real: torch.Tensor, threshold: float = 3.0,
+                    temperature: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unpaired, batch-level distribution matching of frame statistics.
+
+    The 1-D Wasserstein distances (:func:`sorted_w1`) between the generated and the real
+    batch's distributions of the soft cluster size and charge of :func:`frame_observables`:
+    auxiliary generator losses next to the adversarial one (like feature matching, they tell
+    the generator *which* statistics to match; the two batches hold different events, so
+    nothing is paired).
+
+    Parameters
+    ----------
+    fake, real : torch.Tensor, shape (batch, 1, h, w)
+        Generated and real frames (ADU), the same number of each.
+    threshold, temperature : float
+        See :func:`frame_observables`.
+
+    Returns
+    -------
+    (size, charge) : tuple of torch.Tensor
+        W1 of the soft size (pixels / 4) and of the soft charge (ADU / :data:`ADU_SCALE`),
+        scaled to order one.
+    """
+    if fake.shape != real.shape:
+        raise ValueError(f"fake and real batches differ in shape: {tuple(fake.shape)} and "
+                         f"{tuple(real.shape)}")
+    size_f, charge_f = frame_observables(fake, threshold, temperature)
+    with torch.no_grad():
+        size_r, charge_r = frame_observables(real, threshold, temperature)
+    return sorted_w1(size_f, size_r) / 4.0, sorted_w1(charge_f, charge_r) / ADU_SCALE
+
+
+def _as_tensor(frames) -> torch.Tensor:
+    x = np.asarray(frames, dtype=np.float32)
+    if x.ndim != 3:
+        raise ValueError(f"expected frames of shape (n, h, w), got {x.shape}")
+    if not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise ValueError("frames must be finite, non-negative ADU values")
+    return torch.from_numpy(x[:, None].copy())
+
+
+def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float = 1e-3,
+              hidden: int = 16, layers: int = 3, d_hidden: int = 16, lambda_charge: float = 10.0,
+              lambda_position: float = 1.0, charge_tolerance: float = 0.5,
+              lambda_match: float = 1.0, ema_decay: float = 0.99,
+              seed: int = 0, checkpoint=None, progress: bool | None = None
+              ) -> tuple[Generator, Discriminator, History]:
+    """Train a TAN on unpaired approximate and real frames (CPU or wherever torch runs).
+
+    Per batch: one discriminator step (BCE of both heads, real vs transformed), then one
+    generator step (non-saturating adversarial loss + ``lambda_charge`` x charge +
+    ``lambda_position`` x position constraint, see :func:`constraint_losses`, +
+    ``lambda_match`` x the sum of the two :func:`matching_losses` against the batch's real
+    frames). Adam with
+    ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate to 0 over all steps. The
+    generator returned is an exponential moving average of the trained one (``ema_decay``
+    per step), which smooths out the oscillations of adversarial training.
+    The history records per epoch the mean losses and the discriminator's accuracy; a
+    ``checkpoint`` (a :class:`~cosmicbook.core.training.Checkpoint`) is written after every
+    epoch and a re-run resumes from it.
+
+    Parameters
+    ----------
+    approx, real : array_like, shape (n, h, w) and (m, h, w)
+        Frames (ADU) from the approximate readout and from the real phone; an epoch runs over
+        ``approx`` once, with real frames drawn in a shuffled cycle.
+    lambda_match : float
+        Weight of the distribution-matching losses (0: adversarial loss and constraints only,
+        the seed deck's TAN).
+
+    Returns
+    -------
+    (Generator, Discriminator, History)
+        The averaged generator, the discriminator and the per-epoch record.
+    """
+    xa, xr = _as_tensor(approx), _as_tensor(real)
+    if xa.shape[1:] != xr.shape[1:]:
+        raise ValueError(f"approximate and real frames differ in size: {tuple(xa.shape)} and "
+                         f"{tuple(xr.shape)}")
+    torch.manual_seed(seed)
+    gen, disc = Generator(hidden, layers), Discriminator(d_hidden)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9))
+    history, start = History(), 0
+    ckpt = Checkpoint(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        state = ckpt.load(gen, opt_g)
+        disc.load_state_dict(state["extra"]["disc"])
+        opt_d.load_state_dict(state["extra"]["opt_d"])
+        history, start = state["history"], state["epoch"]
+    n_batches = max(len(xa) // batch_size, 1)
+    zero = torch.zeros(())
+    total = epochs * n_batches
+    ema = Generator(hidden, layers)
+    ema.load_state_dict(gen.state_dict())
+    if ckpt is not None and ckpt.exists():
+        ema.load_state_dict(state["extra"]["ema"])
+    for epoch in range(start + 1, epochs + 1):
+        t0 = time.perf_counter()
+        g = torch.Generator().manual_seed(seed * 1000 + epoch)
+        order_a = torch.randperm(len(xa), generator=g)
+        order_r = torch.randperm(len(xr), generator=g)
+        sums = np.zeros(7)
+        gen.train()
+        disc.train()
+        for i in _progress(range(n_batches), enabled=progress, desc=f"TAN epoch {epoch}",
+                           leave=False):
+            step = (epoch - 1) * n_batches + i
+            for opt in (opt_g, opt_d):  # cosine decay of the learning rate over all steps
+                opt.param_groups[0]["lr"] = 0.5 * lr * (1 + math.cos(math.pi * step / total))
+            a = xa[order_a[i * batch_size:(i + 1) * batch_size]]
+            idx = torch.arange(i * batch_size, i * batch_size + len(a)) % len(xr)
+            r = xr[order_r[idx]]
+            fake = gen(a, torch.randn(a.shape, generator=g))
+            d_real, d_fake = disc(r), disc(fake.detach())
+            loss_d = _d_loss(d_real, True) + _d_loss(d_fake, False)
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+            adv = _d_loss(disc(fake), True)
+            charge, position = constraint_losses(a, fake, charge_tolerance)
+            m_size, m_charge = matching_losses(fake, r) if lambda_match > 0 else (zero, zero)
+            loss_g = adv + lambda_charge * charge + lambda_position * position
+            if lambda_match > 0:  # (0: exactly the adversarial TAN of the seed deck)
+                loss_g = loss_g + lambda_match * (m_size + m_charge)
+            opt_g.zero_grad()
+            loss_g.backward()
+            opt_g.step()
+            with torch.no_grad():
+                for pe, pg in zip(ema.parameters(), gen.parameters(), strict=True):
+                    pe.lerp_(pg, 1.0 - ema_decay)
+            acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
+            sums += [loss_d.item(), adv.item(), charge.item(), position.item(), acc.item(),
+                     m_size.item(), m_charge.item()]
+        m = sums / n_batches
+        history.append(epoch, train_loss=m[0] + m[1], lr=opt_g.param_groups[0]["lr"],
+                       seconds=time.perf_counter() - t0, d_loss=m[0], g_adversarial=m[1],
+                       g_charge=m[2], g_position=m[3], d_accuracy=m[4], g_match_size=m[5],
+                       g_match_charge=m[6])
+        if ckpt is not None:
+            ckpt.save(gen, opt_g, epoch=epoch, history=history,
+                      extra={"disc": disc.state_dict(), "opt_d": opt_d.state_dict(),
+                             "ema": ema.state_dict()})
+    ema.eval()
+    disc.eval()
+    return ema, disc, history
+
+
+def transform(generator: Generator, frames, seed: int = 0,
+              batch_size: int = 512) -> np.ndarray:
+    """Apply a trained generator to approximate frames.
+
+    Parameters
+    ----------
+    generator : Generator
+    frames : array_like, shape (n, h, w)
+        Approximate frames (ADU).
+    seed : int
+        Seeds the generator's noise input.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (n, h, w)
+    """
+    x = _as_tensor(frames)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    was = generator.training
+    generator.eval()
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            a = x[start:start + batch_size]
+            out.append(generator(a, torch.randn(a.shape, generator=g)))
+    generator.train(was)
+    return torch.cat(out)[:, 0].numpy().astype(np.uint8)

@@ -1,0 +1,148 @@
+"""The TAN: generator, discriminator, constraints, a short training run and its checkpoint."""
+
+import numpy as np
+import pytest
+import torch
+
+from cosmicbook.crayfis import (
+    Discriminator,
+    Generator,
+    HiddenReadout,
+    Readout,
+    draw_kinds,
+    simulate_deposits,
+    simulate_readout_sets,
+    train_tan,
+    transform,
+)
+from cosmicbook.crayfis.tan import constraint_losses
+
+
+@pytest.fixture(scope="module")
+def frames():
+    rng = np.random.default_rng(0)
+    dep = simulate_deposits(draw_kinds(96, 0.7, rng), rng, progress=False)
+    return Readout().apply(dep.electrons, rng), HiddenReadout().apply(dep.electrons, rng)
+
+
+def test_untrained_generator_is_the_identity(frames):
+    approx, _ = frames
+    out = transform(Generator(), approx)
+    assert out.dtype == np.uint8 and np.array_equal(out, approx)
+
+
+def test_generator_output_is_integer_and_differentiable():
+    torch.manual_seed(0)
+    gen = Generator(hidden=4, layers=2)
+    torch.nn.init.normal_(gen.out.weight, std=0.5)
+    x = torch.rand(2, 1, 40, 40) * 300
+    out = gen(x, torch.randn_like(x))
+    assert torch.equal(out, out.round()) and out.min() >= 0 and out.max() <= 255
+    out.sum().backward()
+    assert gen.out.weight.grad.abs().sum() > 0  # the straight-through rounding passes gradients
+    with pytest.raises(ValueError, match="shape"):
+        gen(x[:, 0], x[:, 0])
+    frame, patch = Discriminator(4)(x)
+    assert frame.shape == (2,) and patch.shape == (2, 10, 10)
+
+
+def test_constraints():
+    x = torch.ones(1, 1, 40, 40)
+    x[0, 0, 20, 10:20] = 20.0
+    charge, position = constraint_losses(x, x)
+    assert charge.item() == 0 and position.item() == 0
+    charge, _ = constraint_losses(x, x * 1.2, charge_tolerance=0.3)
+    assert charge.item() == 0  # within tolerance
+    charge, _ = constraint_losses(x, x * 3.0, charge_tolerance=0.3)
+    assert charge.item() > 0.3
+    moved = torch.ones_like(x)
+    moved[0, 0, 5, 25:35] = 20.0  # the track moved away
+    charge, position = constraint_losses(x, moved)
+    assert position.item() > 0.5 and charge.item() > 1.0
+    noisy = x.clone()
+    noisy[0, 0, 3, 3] = 9.0  # one noisy pixel far from the track is allowed
+    assert constraint_losses(x, noisy)[1].item() == 0
+
+
+def test_train_tan_runs_and_resumes(frames, tmp_path):
+    approx, real = frames
+    ckpt = tmp_path / "tan.pt"
+    gen, disc, hist = train_tan(approx, real, epochs=1, batch_size=32, hidden=4, d_hidden=4,
+                                checkpoint=ckpt, progress=False)
+    assert len(hist) == 1 and ckpt.exists()
+    assert {"d_loss", "g_adversarial", "g_charge", "g_position", "d_accuracy",
+            "g_match_size", "g_match_charge"} <= set(hist.keys())
+    assert np.all(np.isfinite([hist[k][0] for k in hist.keys() if k != "val_loss"]))
+    again, _, hist2 = train_tan(approx, real, epochs=1, batch_size=32, hidden=4, d_hidden=4,
+                                checkpoint=ckpt, progress=False)
+    assert len(hist2) == 1
+    for p, q in zip(gen.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    out = transform(gen, approx, seed=1)
+    assert np.array_equal(out, transform(gen, approx, seed=1))
+    with pytest.raises(ValueError, match="differ in size"):
+        train_tan(approx, real[:, :30, :30], epochs=1)
+
+
+def test_readout_sets_share_the_evaluation_deposits():
+    sets = simulate_readout_sets(20, 30, seed=1, progress=False)
+    assert sets.approx_train.shape == (20, 40, 40) and sets.real_train.shape == (20, 40, 40)
+    assert len(sets.deposits) == 30
+    for frames in (sets.real, sets.approx, sets.real_repeat, sets.approx_other):
+        assert frames.shape == (30, 40, 40) and frames.dtype == np.uint8
+    # same deposits, other noise: the brightest pixels agree, the frames do not
+    bright = sets.deposits.electrons > 600
+    assert bright.any()
+    assert np.all(sets.real[bright] > 10) and np.all(sets.real_repeat[bright] > 10)
+    assert not np.array_equal(sets.real, sets.real_repeat)
+
+
+
+def test_sorted_w1_known_answer():
+    from cosmicbook.crayfis.tan import sorted_w1
+
+    x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    y = torch.tensor([2.0, 4.0, 3.0])
+    w = sorted_w1(x, y)  # sorted: (1, 2, 3) vs (2, 3, 4): every pair differs by 1
+    assert w.item() == pytest.approx(1.0)
+    w.backward()
+    assert torch.allclose(x.grad, torch.full((3,), -1 / 3))  # all move up
+    assert sorted_w1(y, y.flip(0)).item() == 0  # order within a batch does not matter
+    with pytest.raises(ValueError, match="equal size"):
+        sorted_w1(x, y[:2])
+
+
+def test_frame_observables_match_the_hard_cluster_features():
+    from cosmicbook.crayfis.evaluate import cluster_features
+    from cosmicbook.crayfis.tan import frame_observables
+
+    x = torch.full((2, 1, 40, 40), 2.0)
+    x[0, 0, 20, 10:20] = 12.0  # a 10-pixel track, 10 ADU above the median each
+    x[1, 0, 5, 5] = 5.0  # 3 ADU above the median: not above the threshold
+    x[0, 0, 2, 30:32] = 8.0  # a second cluster: counted too (all pixels above threshold)
+    size, charge = frame_observables(x, threshold=3.0, temperature=0.05)
+    hard = cluster_features(x[:, 0].numpy(), threshold=3.0)
+    assert hard.size[0] == 10 and size[0].item() == pytest.approx(12, abs=1e-3)
+    assert charge[0].item() == pytest.approx(hard.charge[0] + 12, abs=1e-2)
+    assert size[1].item() == pytest.approx(0.0, abs=1e-3) and hard.size[1] == 0
+    with pytest.raises(ValueError, match="temperature"):
+        frame_observables(x, temperature=0.0)
+
+
+def test_matching_losses_vanish_for_equal_batches_and_see_a_gain():
+    from cosmicbook.crayfis.tan import ADU_SCALE, matching_losses
+
+    x = torch.full((4, 1, 40, 40), 2.0)
+    for i in range(4):
+        x[i, 0, 20, 10:12 + 3 * i] = 10.0 + 5 * i
+    size, charge = matching_losses(x, x.flip(0), temperature=0.05)
+    assert size.item() == pytest.approx(0.0, abs=1e-6)
+    assert charge.item() == pytest.approx(0.0, abs=1e-5)
+    brighter = x.clone()
+    brighter[x > 2] = 2 + (x[x > 2] - 2) * 1.5  # a 50% gain: same sizes, more charge
+    size, charge = matching_losses(brighter, x, temperature=0.05)
+    q = ((x - 2) * (x > 2)).sum(dim=(1, 2, 3))
+    assert size.item() == pytest.approx(0.0, abs=1e-3)
+    assert charge.item() == pytest.approx(0.5 * q.mean().item() / ADU_SCALE, rel=1e-3)
+    with pytest.raises(ValueError, match="differ in shape"):
+        matching_losses(x, x[:2])
