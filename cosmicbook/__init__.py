@@ -36,7 +36,7 @@ from .core import (
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("darks", "deepcr", "dla", "baselines", "cherenkov", "crayfis")
+_SUBPACKAGES = ("darks", "deepcr", "dla", "baselines", "cherenkov", "tes", "crayfis")
 
 __all__ = [
     "__version__",

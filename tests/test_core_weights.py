@@ -67,3 +67,12 @@ def test_builder_errors_propagate_and_suffix_is_checked(tmp_path):
     # a configuration that does not match the state dict fails loudly
     with pytest.raises(RuntimeError):
         load_weights(path, lambda meta: _net(5), cache=False)
+
+
+def test_numpy_metadata_is_written_as_json(tmp_path):
+    import numpy as np
+
+    meta = {"model": {"width": 3}, "loss": np.float32(0.25), "curve": np.arange(3)}
+    path = save_weights(_net(), tmp_path / "net.pt", meta)
+    assert read_weights_metadata(path) == {"model": {"width": 3}, "loss": 0.25,
+                                           "curve": [0, 1, 2]}

@@ -36,7 +36,8 @@ def save_weights(module, path: str | os.PathLike, metadata: dict) -> Path:
     metadata : dict
         JSON-serialisable description: at least what the loader's ``build`` needs (by
         convention the network configuration under ``"model"``), plus anything worth
-        keeping about the run (profile, epochs, metrics). Numpy scalars are written as floats.
+        keeping about the run (profile, epochs, metrics). Numpy scalars and arrays are written
+        as numbers and lists.
 
     Returns
     -------
@@ -50,8 +51,14 @@ def save_weights(module, path: str | os.PathLike, metadata: dict) -> Path:
         raise ValueError(f"weights files end in .pt, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(module.state_dict(), path)
-    path.with_suffix(".json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
+    path.with_suffix(".json").write_text(json.dumps(metadata, indent=2, default=_jsonable) + "\n")
     return path
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def read_weights_metadata(path: str | os.PathLike, *, what: str = "model",

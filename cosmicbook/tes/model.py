@@ -1,0 +1,263 @@
+"""The CRAB generator and discriminator (Cavallotto & Della Torre 2024) in PyTorch.
+
+Layer tables of the seed deck (Keras, one bolometer, output length 1060)::
+
+    Generator                                   Discriminator
+    Dense 265 (LeakyReLU)            26,765     Conv1D 8, k20 (LeakyReLU)     168
+    Conv1DTranspose 8, k10               88     LayerNormalization             16
+    BatchNormalization                   32     Conv1D 8, k10                 648
+    Conv1DTranspose 16, k10, x2       1,296     LayerNormalization             16
+    BatchNormalization                   64     Conv1D 16, k10, /2          1,296
+    Conv1DTranspose 32, k10, x2       5,152     LayerNormalization             32
+    BatchNormalization                  128     Conv1D 32, k10, /5          5,152
+    SeparableConv1D 1, k10              353     LayerNormalization             64
+    Normalization (lambda)                0     Dense 1                     3,393
+    trainable: 33,766                           trainable: 10,785
+
+The kernel sizes (10 and 20) follow from the parameter counts; the latent vector has 100
+entries (26,765 = 100 x 265 + 265). Keras' ``LayerNormalization`` normalises over the channels
+of each time step, which :class:`ChannelLayerNorm` reproduces; Keras counts the running
+statistics of batch normalisation as parameters, so the table lists 224 for the three layers
+of which 112 are trainable.
+
+Here both networks handle ``n_channels`` bolometers jointly (the generator's last pointwise
+convolution has ``n_channels`` outputs, the discriminator's first convolution as many inputs),
+so the detector-detector correlation can be learned. The *conditional* variant (``n_cond = 1``)
+appends the condition (log flux) to the latent vector of the generator and feeds it to the
+discriminator as one extra constant input channel. The generator's last layer is linear (no
+LeakyReLU, which would squash half of a symmetric noise distribution); the "normalisation"
+is a fixed affine map from unit scale to the training data's mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["SEED_PARAMETERS", "ChannelLayerNorm", "Discriminator", "Generator", "NoiseInjection",
+           "SameConv1d",
+           "SameTranspose1d", "count_parameters"]
+
+#: Trainable parameters of the seed deck's one-bolometer networks.
+SEED_PARAMETERS: dict[str, int] = {"generator": 33766, "discriminator": 10785}
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class ChannelLayerNorm(nn.Module):
+    """Keras-style ``LayerNormalization`` of a ``(N, C, L)`` tensor: over C at each step."""
+
+    def __init__(self, channels: int, eps: float = 1e-3):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+def _layer_norm(channels: int, mode: str) -> nn.Module:
+    """The discriminator's normalisation: ``"channel"`` (Keras' default axis, the seed),
+    ``"segment"`` (over channels *and* time of each segment, ``GroupNorm(1, C)``) -- both with
+    a scale and an offset per channel (2 C parameters) -- or ``"none"``."""
+    if mode == "channel":
+        return ChannelLayerNorm(channels)
+    if mode == "segment":
+        return nn.GroupNorm(1, channels, eps=1e-3)
+    if mode == "none":
+        return nn.Identity()
+    raise ValueError(f"norm must be 'channel', 'segment' or 'none', got {mode!r}")
+
+
+class SameTranspose1d(nn.ConvTranspose1d):
+    """``ConvTranspose1d`` whose output is exactly ``stride * L`` long (Keras' "same").
+
+    The full transposed convolution, of length ``(L - 1) * stride + kernel``, is cropped
+    symmetrically (which also works for even kernels at stride 1).
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        super().__init__(c_in, c_out, kernel, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        n = x.shape[-1] * self.stride[0]
+        start = (out.shape[-1] - n) // 2
+        return out[..., start:start + n]
+
+
+class SameConv1d(nn.Conv1d):
+    """Stride-1 ``Conv1d`` with Keras' "same" zero padding, also for even kernels.
+
+    Pads ``(k - 1) // 2`` samples on the left and the rest on the right (as Keras and
+    TensorFlow do) explicitly, instead of ``padding="same"``, which warns for even kernels.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.kernel_size[0]
+        left = (k - 1) // 2
+        return super().forward(F.pad(x, (left, k - 1 - left)))
+
+
+class NoiseInjection(nn.Module):
+    """Add per-sample Gaussian noise with a learned amplitude per channel (after StyleGAN).
+
+    An independent standard-normal stream per channel, shape ``(N, C, L)``, scaled by
+    ``weight`` (one value per channel, initialised to ``init``). It gives the generator a
+    source of sample-to-sample randomness, which white detector noise needs and which a
+    latent vector of 100 numbers can only imitate. Unlike StyleGAN's single stream broadcast
+    over the channels, the streams are independent, so that the last (pointwise) layer can
+    mix them into bolometers with any correlation.
+    """
+
+    def __init__(self, channels: int, init: float = 0.1):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(x.shape, generator=generator,
+                            device=generator.device if generator is not None else x.device)
+        return x + self.weight.view(1, -1, 1) * noise.to(device=x.device, dtype=x.dtype)
+
+
+class Generator(nn.Module):
+    """Latent vector (+ condition) -> ``(N, n_channels, 1060)`` segment.
+
+    Parameters
+    ----------
+    n_channels : int
+        Bolometers generated jointly.
+    latent_dim : int
+        Entries of the standard-normal latent vector (100 in the seed).
+    n_cond : int
+        Entries of the condition appended to the latent vector (0: unconditional).
+    length : int
+        Output samples; must be divisible by 4 (two x2 upsamplings of ``length / 4``).
+    filters : tuple of int
+        Channels of the three transposed convolutions (8, 16, 32 in the seed).
+    kernel : int
+        Kernel of the convolutions (10 in the seed).
+    slope : float
+        Negative slope of the LeakyReLUs.
+    out_scale, out_shift : float
+        The fixed output "normalisation": ``out = out_scale * net(z) + out_shift`` (the
+        training data's standard deviation and mean), so the network itself works at unit
+        scale.
+    noise : bool
+        Add a :class:`NoiseInjection` after each batch normalisation (not in the seed: 56
+        extra parameters). ``False`` gives the seed's network exactly.
+    """
+
+    def __init__(self, n_channels: int = 4, latent_dim: int = 100, n_cond: int = 0,
+                 length: int = 1060, filters: tuple[int, int, int] = (8, 16, 32),
+                 kernel: int = 10, slope: float = 0.2, out_scale: float = 1.0,
+                 out_shift: float = 0.0, noise: bool = False):
+        super().__init__()
+        if length % 4:
+            raise ValueError(f"length must be divisible by 4, got {length}")
+        if n_channels < 1 or latent_dim < 1 or n_cond < 0:
+            raise ValueError("n_channels and latent_dim must be positive, n_cond >= 0")
+        self.n_channels, self.latent_dim, self.n_cond = n_channels, latent_dim, n_cond
+        self.length = length
+        self.base = length // 4
+        f1, f2, f3 = filters
+        self.dense = nn.Sequential(nn.Linear(latent_dim + n_cond, self.base),
+                                   nn.LeakyReLU(slope))
+        layers: list[nn.Module] = []
+        for c_in, c_out, stride in ((1, f1, 1), (f1, f2, 2), (f2, f3, 2)):
+            layers += [SameTranspose1d(c_in, c_out, kernel, stride), nn.LeakyReLU(slope),
+                       nn.BatchNorm1d(c_out)]
+            if noise:
+                layers.append(NoiseInjection(c_out))
+        layers += [SameConv1d(f3, f3, kernel, groups=f3, bias=False),  # depthwise
+                   nn.Conv1d(f3, n_channels, 1)]                     # pointwise
+        self.body = nn.Sequential(*layers)
+        self.register_buffer("out_scale", torch.tensor(float(out_scale)))
+        self.register_buffer("out_shift", torch.tensor(float(out_shift)))
+        self._config = dict(n_channels=n_channels, latent_dim=latent_dim, n_cond=n_cond,
+                            length=length, filters=tuple(filters), kernel=kernel, slope=slope,
+                            out_scale=float(out_scale), out_shift=float(out_shift),
+                            noise=bool(noise))
+
+    def config(self) -> dict:
+        """The constructor arguments (to rebuild the model from saved weights)."""
+        return dict(self._config)
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None, *,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """``z``: (N, latent_dim); ``cond``: (N, n_cond); ``generator`` draws the injected
+        noise (default: torch's global RNG). Returns (N, n_channels, length)."""
+        if self.n_cond:
+            if cond is None:
+                raise ValueError("this generator is conditional: pass cond of shape (N, n_cond)")
+            z = torch.cat([z, cond.reshape(len(z), self.n_cond).to(z.dtype)], dim=1)
+        h = self.dense(z).unsqueeze(1)
+        for layer in self.body:
+            h = layer(h, generator) if isinstance(layer, NoiseInjection) else layer(h)
+        return h * self.out_scale + self.out_shift
+
+
+class Discriminator(nn.Module):
+    """``(N, n_channels, 1060)`` segment (+ condition) -> one logit / critic value.
+
+    Parameters
+    ----------
+    n_channels : int
+        Bolometers per segment.
+    n_cond : int
+        Conditions, each fed as a constant extra input channel.
+    length : int
+        Samples per segment; must be divisible by 10 (strides 2 and 5).
+    filters : tuple of int
+        Channels of the four convolutions (8, 8, 16, 32 in the seed).
+    kernels : tuple of int
+        Their kernels (20, 10, 10, 10).
+    slope : float
+        Negative slope of the LeakyReLUs.
+    norm : {"channel", "segment"}
+        Where layer normalisation takes its statistics. ``"channel"`` is Keras'
+        ``LayerNormalization`` (the seed): over the channels at each time step, which divides
+        out the size of the features at every sample -- and with it most of what tells a
+        3-sigma glitch from a 30-sigma one. ``"segment"`` normalises over channels and time
+        of each segment, keeping relative amplitudes; same parameter count.
+    """
+
+    def __init__(self, n_channels: int = 4, n_cond: int = 0, length: int = 1060,
+                 filters: tuple[int, int, int, int] = (8, 8, 16, 32),
+                 kernels: tuple[int, int, int, int] = (20, 10, 10, 10), slope: float = 0.2,
+                 norm: str = "channel"):
+        super().__init__()
+        if length % 10:
+            raise ValueError(f"length must be divisible by 10, got {length}")
+        self.n_channels, self.n_cond, self.length = n_channels, n_cond, length
+        f1, f2, f3, f4 = filters
+        k1, k2, k3, k4 = kernels
+        c_in = n_channels + n_cond
+        self.body = nn.Sequential(
+            SameConv1d(c_in, f1, k1), nn.LeakyReLU(slope), _layer_norm(f1, norm),
+            SameConv1d(f1, f2, k2), nn.LeakyReLU(slope), _layer_norm(f2, norm),
+            nn.Conv1d(f2, f3, k3, stride=2, padding=(k3 - 2) // 2), nn.LeakyReLU(slope),
+            _layer_norm(f3, norm),
+            nn.Conv1d(f3, f4, k4, stride=5, padding=(k4 - 5 + 1) // 2), nn.LeakyReLU(slope),
+            _layer_norm(f4, norm),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(f4 * (length // 10), 1)
+        self._config = dict(n_channels=n_channels, n_cond=n_cond, length=length,
+                            filters=tuple(filters), kernels=tuple(kernels), slope=slope,
+                            norm=norm)
+
+    def config(self) -> dict:
+        """The constructor arguments."""
+        return dict(self._config)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_cond:
+            if cond is None:
+                raise ValueError("this discriminator is conditional: pass cond (N, n_cond)")
+            c = cond.reshape(len(x), self.n_cond, 1).to(x.dtype).expand(-1, -1, x.shape[-1])
+            x = torch.cat([x, c], dim=1)
+        return self.head(self.body(x)).squeeze(1)

@@ -1,0 +1,103 @@
+"""CRAB training: both losses, both optimizers, determinism, exact resumes, bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from cosmicbook import tes
+
+SMALL = dict(iterations=4, log_every=2, batch_size=4, pretrain_steps=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def data():
+    train = tes.simulate_tod(24, seed=0, progress=False)
+    monitor = tes.simulate_tod(8, seed=1, progress=False)
+    flux = np.exp(np.random.default_rng(0).uniform(-0.7, 0.7, 24))
+    return train, monitor, flux
+
+
+def test_compress_expand_round_trip():
+    x = np.array([-1e3, -3.0, 0.0, 0.5, 80.0])
+    assert np.allclose(tes.expand(tes.compress(x, 3.0), 3.0), x)
+    assert np.allclose(tes.compress(x[2:4], 3.0), x[2:4] / 3.0, atol=1e-2)  # linear for noise
+    t = torch.tensor(x)
+    assert torch.allclose(tes.expand(tes.compress(t)), t)
+
+
+@pytest.mark.parametrize("loss, opt", [("bce", "sgd"), ("wgan-gp", "adam")])
+def test_training_runs_logs_and_is_deterministic(data, loss, opt):
+    train, monitor, _ = data
+    m1, h1 = tes.train_gan(train, loss=loss, d_optimizer=opt, monitor=monitor, seed=3, **SMALL)
+    m2, h2 = tes.train_gan(train, loss=loss, d_optimizer=opt, monitor=monitor, seed=3, **SMALL)
+    assert len(h1) == 2 and h1["iteration"] == [2, 4]
+    for key in ("d_loss", "d_real", "d_fake", "diversity", "psd_dev", "corr_dev", "gp"):
+        assert np.all(np.isfinite(h1[key])), key
+    assert h1["train_loss"] == h2["train_loss"]
+    for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    if loss == "wgan-gp":
+        assert all(g > 0 for g in h1["gp"])
+    out = m1.generate(3, seed=0)
+    assert out.shape == (3, 4, 1060) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert np.array_equal(out, m1.generate(3, seed=0))
+
+
+def test_resume_is_exact(data, tmp_path):
+    train, monitor, flux = data
+    kw = dict(loss="wgan-gp", d_optimizer="sgd", seed=5, batch_size=4, pretrain_steps=2,
+              log_every=2, monitor=monitor, monitor_flux=np.ones(8), progress=False)
+    straight, hist = tes.train_gan(train, flux, iterations=6, **kw)
+    ckpt = tmp_path / "crab.pt"
+    tes.train_gan(train, flux, iterations=4, checkpoint=ckpt, **kw)   # interrupted after 2
+    resumed, h_res = tes.train_gan(train, flux, iterations=6, checkpoint=ckpt, **kw)
+    assert h_res["train_loss"] == hist["train_loss"] and len(h_res) == 3
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="other settings"):
+        tes.train_gan(train, flux, iterations=6, checkpoint=ckpt, **{**kw, "loss": "bce"})
+
+
+def test_discriminator_pretraining_learns_real_from_untrained_generator(data):
+    train, _, _ = data
+    _, hist = tes.train_gan(train, loss="bce", d_optimizer="adam", lr_d=2e-3, seed=0,
+                            iterations=1, log_every=1, batch_size=8, pretrain_steps=25,
+                            progress=False)
+    assert hist["d_real"][0] > 0.5 > hist["d_fake"][0]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(loss="hinge"), "loss"),
+    (dict(d_optimizer="rmsprop"), "d_optimizer"),
+    (dict(iterations=5, log_every=2), "multiple"),
+    (dict(pretrain_steps=-1), "pretrain_steps"),
+    (dict(flux=np.ones(3)), "flux"),
+])
+def test_bad_settings_raise(data, kwargs, match):
+    train = data[0]
+    kw = {**SMALL, **kwargs}
+    flux = kw.pop("flux", None)
+    with pytest.raises(ValueError, match=match):
+        tes.train_gan(train, flux, **kw)
+
+
+def test_bad_training_data_raises(data):
+    train = data[0].copy()
+    with pytest.raises(ValueError, match="shape"):
+        tes.train_gan(train[0], **SMALL)
+    train[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tes.train_gan(train, **SMALL)
+
+
+def test_statistic_losses_are_logged_and_validated(data):
+    train, monitor, flux = data
+    weights = {"psd": 1.0, "correlation": 5.0, "quantile": 5.0, "peak": 5.0}
+    _, hist = tes.train_gan(train, flux, loss="wgan-gp", d_optimizer="adam", seed=3,
+                            stat_weights=weights, stat_groups=2, **SMALL)
+    for key in weights:
+        assert np.all(np.isfinite(hist[f"stat_{key}"])) and min(hist[f"stat_{key}"]) >= 0
+    with pytest.raises(ValueError, match="unknown stat_weights"):
+        tes.train_gan(train, stat_weights={"psf": 1.0}, **SMALL)
+    with pytest.raises(ValueError, match="non-negative"):
+        tes.train_gan(train, stat_weights={"psd": -1.0}, **SMALL)
