@@ -93,3 +93,67 @@ def test_bad_shapes_raise(batch):
         losses.psd_loss(batch[:, :2], batch)
     with pytest.raises(ValueError):
         losses.psd_loss(batch[0], batch[0])
+
+
+def test_running_median_matches_scipy_and_its_strided_approximation(batch):
+    from scipy.ndimage import median_filter
+
+    red = torch.cumsum(batch, dim=-1) / 30 + batch              # a wandering baseline
+    ours = losses.running_median(red).numpy()
+    ref = median_filter(red.numpy(), size=(1, 1, 31), mode="reflect")
+    # torch and scipy reflect the edges differently: compare away from them
+    assert np.allclose(ours[..., 15:-15], ref[..., 15:-15])
+    strided = losses.running_median(red, stride=4).numpy()
+    assert np.abs(strided - ours).mean() < 0.1 * np.abs(ours - ours.mean()).mean()
+    assert np.abs(strided - ours).mean() > 0                    # it is an approximation
+    with pytest.raises(ValueError):
+        losses.running_median(red, width=30)
+    with pytest.raises(ValueError):
+        losses.running_median(red, stride=0)
+
+
+def test_local_peaks_keep_the_highest_within_the_separation():
+    x = torch.zeros(1, 1, 100, dtype=torch.float64)
+    x[0, 0, [20, 25, 60]] = torch.tensor([5.0, 7.0, 3.0], dtype=torch.float64)
+    assert torch.nonzero(losses.local_peaks(x)[0, 0]).ravel().tolist() == [25, 60]
+    assert torch.nonzero(losses.local_peaks(x, 5)[0, 0]).ravel().tolist() == [20, 25, 60]
+    assert not losses.local_peaks(-x).any()                     # only positive maxima
+
+
+def test_glitch_counts_reproduce_the_detections_of_the_metric():
+    tod = tes.simulate_tod(24, 1.0, seed=5, progress=False)
+    det = tes.detect_glitches(tod, threshold=2.0)
+    amp = np.asarray(det["amplitude"])
+    thresholds = (3.2, 5.0, 8.0, 20.0)
+    counts, sigma = losses.glitch_counts(torch.from_numpy(tod), thresholds, softness=1e-3)
+    expected = np.array([(amp > t).sum() for t in thresholds]) / (24 * 4)
+    assert counts.shape == (4, 4)
+    assert np.allclose(counts.numpy().mean(axis=0), expected, rtol=0.02, atol=0.02)
+    assert expected[0] > 1.0 and expected[-1] > 0.05            # a meaningful check
+    # median |high-passed| of Gaussian noise with sigma ~ 1 is 0.674
+    assert np.allclose(sigma.numpy(), 0.674 * np.asarray(det.meta["sigma"]), rtol=0.05)
+
+
+def test_glitch_count_loss_sees_rates_amplitudes_and_noise(batch):
+    spiky = batch.clone()
+    spiky[:, :, ::50] += 10.0                                    # 21 glitches of 10 sigma
+    double = batch.clone()
+    double[:, :, ::25] += 10.0                                   # twice as many
+    assert float(losses.glitch_count_loss(spiky, spiky)) == pytest.approx(0.0, abs=1e-12)
+    # 43 against 22 spikes per segment and bolometer above 4 and 5 sigma (noise never gets
+    # there): a chi-square of (F - R)^2 / (F + R + 1) per bolometer and threshold
+    rate = float(losses.glitch_count_loss(double, spiky, thresholds=(4.0, 5.0)))
+    f, r = 43 * 6, 22 * 6                                         # per bolometer
+    assert rate == pytest.approx((f - r) ** 2 / (f + r + 1), rel=0.05)
+    bigger = batch.clone()
+    bigger[:, :, ::50] += 25.0
+    assert float(losses.glitch_count_loss(bigger, spiky)) > 10.0  # brighter, same number
+    noise = float(losses.glitch_count_loss(1.2 * batch, batch, thresholds=(20.0, 40.0)))
+    assert noise == pytest.approx(math.log(1.2) ** 2, rel=0.1)    # the noise term alone
+    fake = spiky.clone().requires_grad_(True)
+    losses.glitch_count_loss(fake, double).backward()
+    assert torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
+    with pytest.raises(ValueError):
+        losses.glitch_count_loss(batch, batch[:, :2])
+    with pytest.raises(ValueError):
+        losses.glitch_counts(batch, (5.0, 3.0))

@@ -177,3 +177,19 @@ def test_diversity_and_memorisation():
         tes.nearest_neighbour_distances(train[:, :, :10], train)
     with pytest.raises(ValueError):
         tes.pairwise_diversity(fresh[:1])
+
+
+def test_white_noise_covariance_ignores_glitches_and_red_noise():
+    tod = tes.simulate_tod(60, 2.0, seed=4, progress=False)
+    cov = tes.metrics.white_noise_covariance(tod)
+    c = np.array(tes.TODConfig().common_mode)
+    expected = np.outer(c, c)
+    np.fill_diagonal(expected, 1.0)
+    assert np.allclose(cov, expected, atol=0.1)
+    # the plain covariance of the differences is inflated by the glitches
+    d = np.moveaxis(np.diff(tod, axis=-1), 1, 0).reshape(4, -1)
+    assert np.all(np.diag(np.cov(d)) / 2 > 1.2)
+    with pytest.raises(ValueError):
+        tes.metrics.white_noise_covariance(tod[..., :2])
+    with pytest.raises(ValueError):
+        tes.metrics.white_noise_covariance(tod, clip=0.0)

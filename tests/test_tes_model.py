@@ -1,5 +1,6 @@
 """The CRAB generator and discriminator: the seed's layer tables, shapes, conditions."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -113,3 +114,71 @@ def test_noise_injection_streams_are_independent_per_channel():
     assert torch.allclose(flat.std(dim=1), torch.full((3,), 2.0), rtol=0.05)
     corr = torch.corrcoef(flat)
     assert (corr - torch.eye(3)).abs().max() < 0.05
+
+
+def test_film_starts_as_identity_and_conditions_every_stage():
+    torch.manual_seed(0)
+    plain = tes.Generator(n_channels=2, n_cond=1).eval()
+    torch.manual_seed(0)
+    film = tes.Generator(n_channels=2, n_cond=1, film=True).eval()
+    assert tes.count_parameters(film) - tes.count_parameters(plain) == 2 * (8 + 16 + 32)
+    z, c = torch.randn(3, 100), torch.full((3, 1), 0.7)
+    assert torch.allclose(film(z, c), plain(z, c))               # zero-initialised
+    layer = tes.model.FiLM(4, 1, gain=2.0)
+    torch.nn.init.constant_(layer.gamma.weight, 0.25)            # gain x weight = 0.5
+    torch.nn.init.constant_(layer.beta.weight, -0.5)
+    h = torch.ones(2, 4, 5)
+    out = layer(h, torch.tensor([[0.0], [2.0]]))
+    assert torch.allclose(out[0], h[0]) and torch.allclose(out[1], torch.zeros(4, 5))
+    with pytest.raises(ValueError):
+        tes.model.FiLM(4, 0)
+    # an unconditional generator ignores film (nothing to modulate with)
+    assert len(tes.Generator(n_channels=1, film=True).film) == 0
+
+
+def test_white_noise_layer_has_the_learned_covariance():
+    layer = tes.model.WhiteNoise(3)
+    chol = torch.tensor([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.3, 0.2, 0.5]])
+    with torch.no_grad():
+        layer.weight.copy_(chol + torch.triu(torch.ones(3, 3), 1))  # upper part is masked
+    out = layer(torch.zeros(40, 3, 500), generator=torch.Generator().manual_seed(0))
+    cov = torch.cov(out.transpose(0, 1).reshape(3, -1))
+    assert torch.allclose(cov, chol @ chol.T, atol=0.03)
+    assert torch.equal(layer.matrix, chol)
+
+
+def test_generator_with_white_noise_adds_it_in_sigma_units():
+    torch.manual_seed(0)
+    g = tes.Generator(n_channels=2, white_noise=3.0).eval()
+    assert g.config()["white_noise"] == 3.0
+    z = torch.zeros(1, 100).expand(64, -1)                      # identical latent vectors
+    with torch.no_grad():
+        y = g(z, generator=torch.Generator().manual_seed(0))
+    x = 3.0 * torch.sinh(y)
+    spread = float(x.std(dim=0).mean())                          # the added noise only
+    assert spread == pytest.approx(0.5, rel=0.1)                 # init: 0.5 x identity
+    with pytest.raises(ValueError):
+        tes.Generator(white_noise=-1.0)
+
+
+def test_red_noise_layer_has_a_power_law_spectrum_and_the_learned_covariance():
+    from scipy import signal
+
+    layer = tes.model.RedNoise(2, init=1.0, alpha=1.0)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 0.0], [0.8, 0.6]]))
+        out = layer(torch.zeros(200, 2, 1060), generator=torch.Generator().manual_seed(0))
+    freq, psd = signal.welch(out.numpy(), nperseg=256, axis=-1, detrend=False)
+    psd = psd.mean(axis=0)
+    # 1/f: the power drops by 8 over three octaves (bins 8 -> 64, away from the leakage of
+    # the lowest bins); white noise would stay flat
+    assert psd[0, 8] / psd[0, 64] == pytest.approx(8.0, rel=0.15)
+    # both channels have the same spectrum (unit rows of L) and correlation 0.8
+    assert psd[1, 2:20].sum() / psd[0, 2:20].sum() == pytest.approx(1.0, rel=0.1)
+    corr = np.corrcoef(out.transpose(0, 1).reshape(2, -1).numpy())[0, 1]
+    assert corr == pytest.approx(0.8, abs=0.05)
+    assert float(layer.alpha.detach()) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        tes.model.RedNoise(2, alpha=0.0)
+    with pytest.raises(ValueError, match="white_noise"):
+        tes.Generator(red_noise=True)

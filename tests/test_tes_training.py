@@ -92,7 +92,7 @@ def test_bad_training_data_raises(data):
 
 def test_statistic_losses_are_logged_and_validated(data):
     train, monitor, flux = data
-    weights = {"psd": 1.0, "correlation": 5.0, "quantile": 5.0, "peak": 5.0}
+    weights = {"psd": 1.0, "correlation": 5.0, "quantile": 5.0, "peak": 5.0, "glitch": 5.0}
     _, hist = tes.train_gan(train, flux, loss="wgan-gp", d_optimizer="adam", seed=3,
                             stat_weights=weights, stat_groups=2, **SMALL)
     for key in weights:
@@ -101,3 +101,58 @@ def test_statistic_losses_are_logged_and_validated(data):
         tes.train_gan(train, stat_weights={"psf": 1.0}, **SMALL)
     with pytest.raises(ValueError, match="non-negative"):
         tes.train_gan(train, stat_weights={"psd": -1.0}, **SMALL)
+
+
+def test_film_and_white_noise_options_build_and_start_from_the_data(data):
+    train, monitor, flux = data
+    model, _ = tes.train_gan(train, flux, loss="wgan-gp", d_optimizer="adam", seed=3,
+                             film=True, white_noise=True, red_noise=True, bounded=True,
+                             stat_weights={"glitch": 1.0}, **SMALL)
+    g = model.generator
+    assert len(g.film) == 3 and g.white is not None and g.red is not None
+    assert g.config()["film"]
+    assert g.out_bound == pytest.approx(1.5 * np.abs(tes.compress(train)).max())
+    assert np.abs(model.generate(20, 2.0, seed=0, compressed=True)).max() < g.out_bound + 1.0
+    # the white-noise layer starts at the training data's white noise (and moved little)
+    cov = tes.metrics.white_noise_covariance(train)
+    learned = (g.white.matrix @ g.white.matrix.T).detach().numpy()
+    assert np.allclose(learned, cov, atol=0.05)
+    rebuilt = tes.CRAB.from_config(model.config())
+    rebuilt.load_state_dict(model.state_dict())
+    assert np.allclose(rebuilt.generate(3, 2.0, seed=1), model.generate(3, 2.0, seed=1))
+
+
+def test_stat_losses_compute_only_the_names_asked_for(data):
+    train, _, flux = data
+    real = tes.compress(torch.from_numpy(train[:8]).float())
+    fake = real + 0.05 * torch.randn_like(real)
+    cond = torch.from_numpy(np.log(flux[:8])).float()
+    out = tes.stat_losses(fake, real, cond, groups=2, names=("glitch",))
+    assert set(out) == {"glitch"} and float(out["glitch"]) >= 0
+    with pytest.raises(ValueError, match="unknown"):
+        tes.stat_losses(fake, real, names=("psf",))
+
+
+def test_ema_generator_is_an_average_and_resumes_exactly(data, tmp_path):
+    train, monitor, flux = data
+    kw = dict(loss="wgan-gp", d_optimizer="adam", seed=5, batch_size=4, pretrain_steps=2,
+              log_every=2, monitor=monitor, monitor_flux=np.ones(8), progress=False,
+              film=True, white_noise=True)
+    last, _ = tes.train_gan(train, flux, iterations=4, **kw)
+    avg, hist = tes.train_gan(train, flux, iterations=4, ema=0.5, **kw)
+    # same training run, different returned weights: between init and the last iterate
+    torch.manual_seed(5)
+    init = tes.Generator(4, 100, n_cond=1, noise=True, film=True, white_noise=3.0)
+    w_last = last.generator.dense[0].weight
+    w_avg = avg.generator.dense[0].weight
+    w_init = init.dense[0].weight
+    assert not torch.allclose(w_avg, w_last)
+    assert (w_avg - w_init).norm() < (w_last - w_init).norm()
+    ckpt = tmp_path / "ema.pt"
+    tes.train_gan(train, flux, iterations=2, ema=0.5, checkpoint=ckpt, **kw)
+    resumed, h_res = tes.train_gan(train, flux, iterations=4, ema=0.5, checkpoint=ckpt, **kw)
+    assert h_res["psd_dev"] == hist["psd_dev"]
+    for a, b in zip(avg.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="ema"):
+        tes.train_gan(train, ema=1.0, **SMALL)

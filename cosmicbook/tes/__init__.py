@@ -7,7 +7,9 @@ The chapter's workflow (``notebooks/05_crab``):
    amplitudes and the Planck glitch families' pulse shapes, wafer-wide showers, decimated from
    a fine time grid (:class:`TODConfig` holds every parameter);
 2. :class:`Generator`, :class:`Discriminator` -- the seed deck's layer tables, for several
-   bolometers jointly, optionally conditional on the cosmic-ray flux;
+   bolometers jointly, optionally conditional on the cosmic-ray flux (:class:`FiLM` at every
+   upsampling stage) and ending in learned Gaussian noise (:class:`WhiteNoise`,
+   :class:`RedNoise`);
 3. :func:`train_gan` -- discriminator pre-training then joint training, with the BCE loss
    (label smoothing, synthetic weighting) or WGAN-GP, SGD or Adam for the discriminator, a
    mode-collapse diagnostic and exact resumes; :class:`CRAB` holds a trained pair;
@@ -38,12 +40,16 @@ from cosmicbook.tes.metrics import (
     psd_ratio_by_decade,
     robust_sigma,
     welch_psd,
+    white_noise_covariance,
 )
 from cosmicbook.tes.model import (
     SEED_PARAMETERS,
     ChannelLayerNorm,
     Discriminator,
+    FiLM,
     Generator,
+    RedNoise,
+    WhiteNoise,
     count_parameters,
 )
 from cosmicbook.tes.plotting import (
@@ -90,9 +96,12 @@ __all__ = [
     "AmplitudeComparison",
     "ChannelLayerNorm",
     "Discriminator",
+    "FiLM",
     "Generator",
+    "RedNoise",
     "TODComparison",
     "TODConfig",
+    "WhiteNoise",
     "check_tod",
     "compare_amplitudes",
     "compare_tod",
@@ -130,4 +139,5 @@ __all__ = [
     "stat_losses",
     "train_gan",
     "welch_psd",
+    "white_noise_covariance",
 ]

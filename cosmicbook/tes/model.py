@@ -31,11 +31,14 @@ is a fixed affine map from unit scale to the training data's mean and standard d
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SEED_PARAMETERS", "ChannelLayerNorm", "Discriminator", "Generator", "NoiseInjection",
+__all__ = ["SEED_PARAMETERS", "ChannelLayerNorm", "Discriminator", "FiLM", "Generator",
+           "NoiseInjection", "RedNoise", "WhiteNoise",
            "SameConv1d",
            "SameTranspose1d", "count_parameters"]
 
@@ -123,6 +126,110 @@ class NoiseInjection(nn.Module):
         return x + self.weight.view(1, -1, 1) * noise.to(device=x.device, dtype=x.dtype)
 
 
+class FiLM(nn.Module):
+    """Feature-wise linear modulation by a condition: ``h * (1 + gamma(c)) + beta(c)``.
+
+    ``gamma`` and ``beta`` are ``gain`` times linear maps (no bias) of the condition ``c`` of
+    shape ``(N, n_cond)``, one value per channel of ``h`` ``(N, C, L)``; both start at zero,
+    so a fresh layer is the identity. ``gain`` is a learning-rate multiplier (StyleGAN's
+    ``lr_mul``): Adam moves a weight by about the learning rate per step whatever the
+    gradient's size, so a few hundred steps at 5e-4 would leave the modulation below ~10%;
+    with ``gain`` = 10 it can reach order one.
+    """
+
+    def __init__(self, channels: int, n_cond: int, gain: float = 10.0):
+        super().__init__()
+        if channels < 1 or n_cond < 1 or gain <= 0:
+            raise ValueError(f"need channels >= 1, n_cond >= 1 and gain > 0, got {channels}, "
+                             f"{n_cond}, {gain}")
+        self.gain = float(gain)
+        self.gamma = nn.Linear(n_cond, channels, bias=False)
+        self.beta = nn.Linear(n_cond, channels, bias=False)
+        nn.init.zeros_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        g = self.gain
+        return h * (1.0 + g * self.gamma(cond)[..., None]) + g * self.beta(cond)[..., None]
+
+
+class RedNoise(nn.Module):
+    """Additive Gaussian :math:`1/f^\\alpha` noise with a learned covariance and index.
+
+    White standard-normal streams, one per channel and twice as long as the input (the
+    second half is kept, as a cut from a longer observation, without the wrap-around of a
+    circular filter), are filtered in Fourier space by
+    :math:`(f / f_0)^{-\\alpha / 2}` (zero at f = 0; ``f`` in cycles per sample,
+    :math:`f_0` = ``f_ref``) and mixed by a learned lower-triangular ``C x C`` matrix ``L``, so
+    the added noise has the power spectrum :math:`L L^T (f / f_0)^{-\\alpha}` times that of
+    unit white noise. ``alpha`` is learned (kept positive), ``L`` starts at ``init`` times the
+    identity.
+    """
+
+    def __init__(self, channels: int, init: float = 0.5, alpha: float = 1.0,
+                 f_ref: float = 1.0 / 180.37):
+        super().__init__()
+        if channels < 1 or not 0 < f_ref <= 0.5 or alpha <= 0:
+            raise ValueError(f"need channels >= 1, 0 < f_ref <= 0.5 and alpha > 0, got "
+                             f"{channels}, {f_ref}, {alpha}")
+        self.weight = nn.Parameter(init * torch.eye(channels))
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha)))
+        self.f_ref = float(f_ref)
+        self.register_buffer("mask", torch.tril(torch.ones(channels, channels)))
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        """The lower-triangular mixing matrix ``L``."""
+        return self.weight * self.mask
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """The spectral index (positive)."""
+        return self.log_alpha.exp()
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n = x.shape[-1]
+        n_fft = 2 * n   # filter a stream twice as long and keep its end (no wrap-around)
+        noise = torch.randn((*x.shape[:-1], n_fft), generator=generator,
+                            device=generator.device if generator is not None else x.device)
+        noise = noise.to(device=x.device, dtype=x.dtype)
+        freq = torch.fft.rfftfreq(n_fft, device=x.device, dtype=x.dtype)
+        shape = torch.zeros_like(freq)
+        shape[1:] = (freq[1:] / self.f_ref) ** (-self.alpha.to(x.dtype) / 2)
+        red = torch.fft.irfft(torch.fft.rfft(noise, dim=-1) * shape, n=n_fft, dim=-1)[..., n:]
+        return x + torch.einsum("ij,njl->nil", self.matrix.to(x.dtype), red)
+
+
+class WhiteNoise(nn.Module):
+    """Additive white Gaussian noise with a learned covariance between channels.
+
+    Adds :math:`L \\varepsilon` to a ``(N, C, L)`` tensor, with :math:`\\varepsilon`
+    independent standard normal per channel and sample and ``L`` a learned lower-triangular
+    ``C x C`` matrix (a ``C x C`` weight of which the ``C (C + 1) / 2`` entries on and below
+    the diagonal are used; the covariance is :math:`L L^T`),
+    initialised to ``init`` times the identity. It works in the data's own units, where
+    detector noise is additive.
+    """
+
+    def __init__(self, channels: int, init: float = 0.5):
+        super().__init__()
+        if channels < 1:
+            raise ValueError(f"channels must be >= 1, got {channels}")
+        self.weight = nn.Parameter(init * torch.eye(channels))
+        self.register_buffer("mask", torch.tril(torch.ones(channels, channels)))
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        """The lower-triangular mixing matrix ``L``."""
+        return self.weight * self.mask
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(x.shape, generator=generator,
+                            device=generator.device if generator is not None else x.device)
+        noise = noise.to(device=x.device, dtype=x.dtype)
+        return x + torch.einsum("ij,njl->nil", self.matrix, noise)
+
+
 class Generator(nn.Module):
     """Latent vector (+ condition) -> ``(N, n_channels, 1060)`` segment.
 
@@ -149,12 +256,41 @@ class Generator(nn.Module):
     noise : bool
         Add a :class:`NoiseInjection` after each batch normalisation (not in the seed: 56
         extra parameters). ``False`` gives the seed's network exactly.
+    white_noise : float
+        If positive, the generator's output ``y`` is read as the compressed TOD
+        :math:`\\mathrm{asinh}(x / s)` with ``s = white_noise``: it is expanded to
+        :math:`x = s \\sinh(y)`, white Gaussian noise with a learned covariance is added
+        (:class:`WhiteNoise`, 16 parameters for four bolometers, 10 of them used) and the
+        sum is compressed again. Detector noise is additive in ``x``; added in the
+        compressed representation it would scale with the glitch under it. ``0`` (the
+        seed): no such layer.
+    red_noise : bool
+        With ``white_noise``, also add Gaussian :math:`1/f^\\alpha` noise of learned
+        covariance and index (:class:`RedNoise`, 17 parameters for four bolometers, 11 of
+        them used) in sigma units. ``False`` (the seed): the network makes all low-frequency noise.
+    out_bound : float
+        If positive, the (normalised) output is soft-limited to ``+-out_bound`` by
+        :math:`b \\tanh(y / b)` before any white noise is added: a readout range, like the
+        simulator's amplitude cap, which keeps a short training from producing glitches far
+        beyond anything in the training data (:func:`~cosmicbook.tes.training.train_gan`
+        sets ``b`` to 1.5 times the largest compressed training value). ``0`` (the seed):
+        unbounded.
+    film : bool
+        With conditions, also feed them to every upsampling stage: after each batch
+        normalisation the features are scaled and shifted per channel by linear functions
+        of the condition, :math:`h (1 + \\gamma c) + \\beta c` (FiLM, Perez et al. 2018;
+        conditional batch normalisation), initialised to the identity, with a
+        learning-rate multiplier of 10 (:class:`FiLM`). Not in the seed:
+        ``2 (f1 + f2 + f3) n_cond`` parameters. Without it the condition enters only the
+        dense layer, together with 100 latent numbers.
     """
 
     def __init__(self, n_channels: int = 4, latent_dim: int = 100, n_cond: int = 0,
                  length: int = 1060, filters: tuple[int, int, int] = (8, 16, 32),
                  kernel: int = 10, slope: float = 0.2, out_scale: float = 1.0,
-                 out_shift: float = 0.0, noise: bool = False):
+                 out_shift: float = 0.0, noise: bool = False, film: bool = False,
+                 white_noise: float = 0.0, out_bound: float = 0.0,
+                 red_noise: bool = False):
         super().__init__()
         if length % 4:
             raise ValueError(f"length must be divisible by 4, got {length}")
@@ -175,12 +311,25 @@ class Generator(nn.Module):
         layers += [SameConv1d(f3, f3, kernel, groups=f3, bias=False),  # depthwise
                    nn.Conv1d(f3, n_channels, 1)]                     # pointwise
         self.body = nn.Sequential(*layers)
+        self.film = nn.ModuleList(
+            [FiLM(c, n_cond) for c in filters] if film and n_cond else [])
+        if white_noise < 0 or out_bound < 0:
+            raise ValueError(f"white_noise and out_bound must be >= 0, got {white_noise}, "
+                             f"{out_bound}")
+        self.out_bound = float(out_bound)
+        if red_noise and not white_noise > 0:
+            raise ValueError("red_noise needs white_noise > 0 (the sigma-unit output stage)")
+        self.white = WhiteNoise(n_channels) if white_noise > 0 else None
+        self.red = RedNoise(n_channels) if red_noise else None
+        self.white_scale = float(white_noise)
         self.register_buffer("out_scale", torch.tensor(float(out_scale)))
         self.register_buffer("out_shift", torch.tensor(float(out_shift)))
         self._config = dict(n_channels=n_channels, latent_dim=latent_dim, n_cond=n_cond,
                             length=length, filters=tuple(filters), kernel=kernel, slope=slope,
                             out_scale=float(out_scale), out_shift=float(out_shift),
-                            noise=bool(noise))
+                            noise=bool(noise), film=bool(film),
+                            white_noise=float(white_noise), out_bound=float(out_bound),
+                            red_noise=bool(red_noise))
 
     def config(self) -> dict:
         """The constructor arguments (to rebuild the model from saved weights)."""
@@ -194,10 +343,24 @@ class Generator(nn.Module):
             if cond is None:
                 raise ValueError("this generator is conditional: pass cond of shape (N, n_cond)")
             z = torch.cat([z, cond.reshape(len(z), self.n_cond).to(z.dtype)], dim=1)
+        c = z[:, self.latent_dim:]
         h = self.dense(z).unsqueeze(1)
+        stage = 0
         for layer in self.body:
             h = layer(h, generator) if isinstance(layer, NoiseInjection) else layer(h)
-        return h * self.out_scale + self.out_shift
+            if isinstance(layer, nn.BatchNorm1d) and len(self.film):
+                h = self.film[stage](h, c)
+                stage += 1
+        h = h * self.out_scale + self.out_shift
+        if self.out_bound > 0:
+            h = self.out_bound * torch.tanh(h / self.out_bound)
+        if self.white is not None:
+            s = self.white_scale
+            x = self.white(s * torch.sinh(h), generator)
+            if self.red is not None:
+                x = self.red(x, generator)
+            h = torch.asinh(x / s)
+        return h
 
 
 class Discriminator(nn.Module):

@@ -30,12 +30,24 @@ __all__ = ["PROFILES"]
 #:     segments per flux level in the check of the conditional generation.
 #: ``noise_inputs``
 #:     inject per-sample noise into the generator (not in the seed; see the chapter).
+#: ``white_noise``, ``red_noise``
+#:     end the generator with additive white (and 1/f) Gaussian noise of learned covariance
+#:     (and index) in sigma units, started from the training data's white noise (not in the
+#:     seed).
+#: ``bounded``
+#:     soft-limit the generator's output to the training data's range (not in the seed).
+#: ``film``
+#:     feed the flux to every upsampling stage of the generator (FiLM; not in the seed).
+#: ``ema``
+#:     decay of the moving average of the generator's weights that is returned (0: the
+#:     last iterate, as in the seed).
 #: ``d_norm``
 #:     the discriminator's layer normalisation: "channel" (the seed's), "segment" or "none".
-#: ``w_psd``, ``w_corr``, ``w_quantile``, ``w_peak``, ``stat_groups``
+#: ``w_psd``, ``w_corr``, ``w_quantile``, ``w_peak``, ``w_glitch``, ``stat_groups``
 #:     weights of the statistic-matching generator losses (``train_gan(stat_weights=...)``:
-#:     log band power, bolometer correlation, marginal values, tail of the local extremes;
-#:     not in the seed, 0 switches one off) and the flux groups of the marginal ones.
+#:     log band power, bolometer correlation, marginal values, tail of the local extremes,
+#:     soft glitch counts above amplitude thresholds; not in the seed, 0 switches one off)
+#:     and the flux groups of the marginal ones.
 #: ``timing_repeat``
 #:     runs of the one-hour timing (the best counts).
 #: ``seed``
@@ -45,17 +57,21 @@ PROFILES: dict[str, dict] = {
         "n_train": 128, "n_val": 32, "n_test": 64, "flux_min": 0.5, "flux_max": 2.0,
         "iterations": 10, "compare_iterations": 5, "pretrain_steps": 2, "batch_size": 16,
         "lr_g": 5e-4, "lr_d_sgd": 0.02, "lr_d_adam": 5e-4, "n_critic": 1, "log_every": 5,
-        "scale": 3.0, "n_flux": 32, "noise_inputs": True, "d_norm": "channel",
-        "w_psd": 2.0, "w_corr": 10.0, "w_quantile": 10.0, "w_peak": 20.0, "stat_groups": 2,
+        "scale": 3.0, "n_flux": 32, "noise_inputs": True, "white_noise": True,
+        "red_noise": True, "bounded": True, "film": True, "ema": 0.8, "d_norm": "channel",
+        "w_psd": 10.0, "w_corr": 10.0, "w_quantile": 10.0, "w_peak": 0.0, "w_glitch": 2.0,
+        "stat_groups": 4,
         "timing_repeat": 1, "seed": 2024,
     },
-    # two to four minutes per main GAN on one (shared) CPU thread
+    # three to four minutes per main GAN on one (shared) CPU thread
     "book": {
         "n_train": 1000, "n_val": 128, "n_test": 400, "flux_min": 0.5, "flux_max": 2.0,
-        "iterations": 400, "compare_iterations": 100, "pretrain_steps": 50, "batch_size": 32,
+        "iterations": 400, "compare_iterations": 50, "pretrain_steps": 50, "batch_size": 32,
         "lr_g": 5e-4, "lr_d_sgd": 0.02, "lr_d_adam": 5e-4, "n_critic": 1, "log_every": 50,
-        "scale": 3.0, "n_flux": 200, "noise_inputs": True, "d_norm": "channel",
-        "w_psd": 2.0, "w_corr": 10.0, "w_quantile": 10.0, "w_peak": 20.0, "stat_groups": 2,
+        "scale": 3.0, "n_flux": 200, "noise_inputs": True, "white_noise": True,
+        "red_noise": True, "bounded": True, "film": True, "ema": 0.99, "d_norm": "channel",
+        "w_psd": 10.0, "w_corr": 10.0, "w_quantile": 10.0, "w_peak": 0.0, "w_glitch": 2.0,
+        "stat_groups": 4,
         "timing_repeat": 3, "seed": 2024,
     },
     # the seed's scale of training for a GPU: tens of thousands of segments and iterations
@@ -64,7 +80,8 @@ PROFILES: dict[str, dict] = {
         "iterations": 30000, "compare_iterations": 5000, "pretrain_steps": 500,
         "batch_size": 64, "lr_g": 2e-4, "lr_d_sgd": 0.02, "lr_d_adam": 2e-4, "n_critic": 5,
         "log_every": 500, "scale": 3.0, "n_flux": 1000, "noise_inputs": True,
-        "d_norm": "channel", "w_psd": 2.0, "w_corr": 10.0, "w_quantile": 10.0,
-        "w_peak": 20.0, "stat_groups": 2, "timing_repeat": 3, "seed": 2024,
+        "white_noise": True, "red_noise": True, "bounded": True, "film": True, "ema": 0.999,
+        "d_norm": "channel", "w_psd": 10.0, "w_corr": 10.0, "w_quantile": 10.0,
+        "w_peak": 0.0, "w_glitch": 2.0, "stat_groups": 4, "timing_repeat": 3, "seed": 2024,
     },
 }

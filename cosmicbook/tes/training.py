@@ -25,8 +25,9 @@ Losses (:data:`LOSSES`):
 
 Statistic-matching losses (not in the seed): with ``stat_weights`` the generator's loss also
 gets weighted terms of :func:`stat_losses` (:mod:`cosmicbook.tes.losses`: log band power,
-bolometer correlation, marginal values and the tail of the local extremes), each comparing the
-generated batch with the real batch whose conditions it was given.
+bolometer correlation, marginal values, the tail of the local extremes and the soft glitch
+counts above amplitude thresholds), each comparing the generated batch with the real batch
+whose conditions it was given. ``ema`` returns a moving average of the generator's weights.
 
 Optimizers: Adam for the generator; the discriminator gets SGD (the seed's choice) or Adam
 (the alternative) via ``d_optimizer``.
@@ -49,6 +50,7 @@ and of the correlation matrix (``corr_dev``). Training is checkpointed after eve
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import time
@@ -63,13 +65,20 @@ from torch import nn
 from cosmicbook.core.device import get_device
 from cosmicbook.core.progress import progress as _progress
 from cosmicbook.core.training import Checkpoint, History
-from cosmicbook.tes.losses import correlation_loss, peak_loss, psd_loss, quantile_loss
+from cosmicbook.tes.losses import (
+    correlation_loss,
+    glitch_count_loss,
+    peak_loss,
+    psd_loss,
+    quantile_loss,
+)
 from cosmicbook.tes.metrics import (
     check_tod,
     correlation_matrix,
     pairwise_diversity,
     psd_ratio_by_decade,
     welch_psd,
+    white_noise_covariance,
 )
 from cosmicbook.tes.model import Discriminator, Generator
 
@@ -81,8 +90,8 @@ LOSSES: tuple[str, ...] = ("bce", "wgan-gp")
 #: Discriminator optimizers :func:`train_gan` knows.
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: Statistic-matching generator losses (:mod:`cosmicbook.tes.losses`) :func:`train_gan` knows:
-#: ``"psd"`` on the TOD in sigma units, the others on the compressed TOD.
-STAT_LOSSES: tuple[str, ...] = ("psd", "correlation", "quantile", "peak")
+#: ``"glitch"`` on the TOD in sigma units, the others on the compressed TOD.
+STAT_LOSSES: tuple[str, ...] = ("psd", "correlation", "quantile", "peak", "glitch")
 
 
 def compress(x, scale: float = 3.0):
@@ -242,7 +251,8 @@ def _g_loss(loss: str, d_fake, smoothing: float):
 
 
 def stat_losses(fake_c: torch.Tensor, real_c: torch.Tensor, cond: torch.Tensor | None = None,
-                *, scale: float = 3.0, groups: int = 1) -> dict[str, torch.Tensor]:
+                *, scale: float = 3.0, groups: int = 1,
+                names: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
     """The statistic-matching losses of a generated against a real batch (compressed TOD).
 
     Parameters
@@ -253,28 +263,41 @@ def stat_losses(fake_c: torch.Tensor, real_c: torch.Tensor, cond: torch.Tensor |
     cond : torch.Tensor, shape (N,) or (N, n_cond), optional
         The conditions; with ``groups > 1`` the batch is sorted by the first condition and
         split into ``groups`` equal parts, and the marginal losses (``"quantile"``,
-        ``"peak"``) are averaged over the parts, so that they compare low-flux with low-flux
-        and high-flux with high-flux segments.
+        ``"peak"``, ``"glitch"``) are averaged over the parts, so that they compare low-flux
+        with low-flux and high-flux with high-flux segments.
     scale : float
-        ``s`` of the compression; ``"psd"`` is computed on ``s sinh(y)`` (sigma units).
+        ``s`` of the compression; ``"glitch"`` is computed on ``s sinh(y)`` (sigma units),
+        the others on the compressed TOD -- also ``"psd"``: in sigma units the power of a
+        batch is dominated by its few brightest glitches, and matching the log of that
+        heavy-tailed quantity rewards a generator with fewer bright and more medium glitches.
     groups : int
         See ``cond``.
+    names : tuple of str, optional
+        The losses to compute (default: all of :data:`STAT_LOSSES`).
 
     Returns
     -------
     dict
-        One scalar tensor per name of :data:`STAT_LOSSES`.
+        One scalar tensor per name of ``names``.
     """
-    out = {"psd": psd_loss(expand(fake_c, scale), expand(real_c, scale)),
-           "correlation": correlation_loss(fake_c, real_c)}
+    names = STAT_LOSSES if names is None else tuple(names)
+    unknown = set(names) - set(STAT_LOSSES)
+    if unknown:
+        raise ValueError(f"unknown statistic losses {sorted(unknown)}; known: {STAT_LOSSES}")
     if cond is not None and groups > 1:
         order = torch.argsort(cond.reshape(len(cond), -1)[:, 0], stable=True)
         parts = [(fake_c[i], real_c[i]) for i in torch.tensor_split(order, groups)]
     else:
         parts = [(fake_c, real_c)]
-    out["quantile"] = sum(quantile_loss(f, r) for f, r in parts) / len(parts)
-    out["peak"] = sum(peak_loss(f, r) for f, r in parts) / len(parts)
-    return out
+    funcs = {
+        "psd": lambda: psd_loss(fake_c, real_c),
+        "correlation": lambda: correlation_loss(fake_c, real_c),
+        "quantile": lambda: sum(quantile_loss(f, r) for f, r in parts) / len(parts),
+        "peak": lambda: sum(peak_loss(f, r) for f, r in parts) / len(parts),
+        "glitch": lambda: sum(glitch_count_loss(expand(f, scale), expand(r, scale))
+                              for f, r in parts) / len(parts),
+    }
+    return {name: funcs[name]() for name in names}
 
 
 def _gradient_penalty(disc, real, fake, cond, gen):
@@ -345,9 +368,14 @@ def train_gan(
     scale: float = 3.0,
     latent_dim: int = 100,
     noise_inputs: bool = True,
+    film: bool = False,
+    white_noise: bool = False,
+    bounded: bool = False,
+    red_noise: bool = False,
     d_norm: str = "channel",
     stat_weights: dict[str, float] | None = None,
     stat_groups: int = 1,
+    ema: float = 0.0,
     log_every: int = 50,
     monitor: np.ndarray | None = None,
     monitor_flux: np.ndarray | None = None,
@@ -390,6 +418,21 @@ def train_gan(
     noise_inputs : bool
         Per-sample noise injected into the generator after each batch normalisation
         (:class:`~cosmicbook.tes.model.NoiseInjection`; not in the seed).
+    film : bool
+        Conditional GANs only: modulate every upsampling stage of the generator by the
+        condition (:class:`~cosmicbook.tes.model.FiLM`; not in the seed).
+    white_noise : bool
+        End the generator with additive white noise of learned covariance in sigma units
+        (:class:`~cosmicbook.tes.model.WhiteNoise`; not in the seed), initialised to the
+        training data's white noise (:func:`~cosmicbook.tes.metrics.white_noise_covariance`).
+    red_noise : bool
+        With ``white_noise``, also end the generator with Gaussian 1/f noise of learned
+        covariance and index (:class:`~cosmicbook.tes.model.RedNoise`; not in the seed).
+    bounded : bool
+        Soft-limit the generator's compressed output to 1.5 times the largest absolute value
+        of the compressed training data (``out_bound`` of
+        :class:`~cosmicbook.tes.model.Generator`, b tanh(y / b); not in the seed): nearly
+        linear over the data's range, a ceiling some six times above its largest glitch.
     d_norm : {"channel", "segment", "none"}
         The discriminator's layer normalisation (see
         :class:`~cosmicbook.tes.model.Discriminator`; ``"channel"`` is the seed's).
@@ -400,6 +443,12 @@ def train_gan(
         the seed; ``None`` trains the purely adversarial GAN.
     stat_groups : int
         Flux groups of the marginal statistic losses (see :func:`stat_losses`).
+    ema : float
+        Decay of an exponential moving average of the generator's weights (Polyak
+        averaging; Yazici et al. 2019), updated after every generator step; its batch-norm
+        statistics are copied from the trained generator. When positive, the diagnostics
+        use the averaged generator and the returned model carries it: it smooths the jumps of
+        short GAN runs. 0 (the seed) returns the last iterate.
     log_every : int
         Iterations per round: diagnostics, history row and checkpoint.
     monitor, monitor_flux : numpy.ndarray, optional
@@ -453,6 +502,8 @@ def train_gan(
         raise ValueError(f"stat_weights must be finite and non-negative, got {weights}")
     weights = {k: float(w) for k, w in weights.items() if w > 0}
     stat_groups = _positive_int(stat_groups, "stat_groups")
+    if not isinstance(ema, numbers.Real) or not 0.0 <= ema < 1.0:
+        raise ValueError(f"ema must lie in [0, 1), got {ema!r}")
     if isinstance(pretrain_steps, bool) or not isinstance(pretrain_steps, numbers.Integral) \
             or pretrain_steps < 0:
         raise ValueError(f"pretrain_steps must be a non-negative int, got {pretrain_steps!r}")
@@ -473,7 +524,17 @@ def train_gan(
     y = compress(train, scale)
     gen_net = Generator(n_bolo, latent_dim, n_cond=int(flux is not None), length=length,
                         out_scale=float(y.std()), out_shift=float(y.mean()),
-                        noise=noise_inputs)
+                        noise=noise_inputs, film=film,
+                        white_noise=scale if white_noise else 0.0,
+                        out_bound=1.5 * float(np.abs(y).max()) if bounded else 0.0,
+                        red_noise=red_noise)
+    if gen_net.white is not None:  # start from the training data's white noise
+        cov = white_noise_covariance(train)
+        chol = torch.from_numpy(np.linalg.cholesky(cov)).float()
+        with torch.no_grad():
+            gen_net.white.weight.copy_(chol)
+            if gen_net.red is not None:  # 1/f as much as white power at 1 Hz, learned
+                gen_net.red.weight.copy_(chol)
     disc = Discriminator(n_bolo, n_cond=int(flux is not None), length=length, norm=d_norm)
     model = CRAB(gen_net, disc, scale=scale, loss=loss, sample_rate=sample_rate).to(dev)
     data = torch.from_numpy(y.astype(np.float32)).to(dev)
@@ -490,8 +551,11 @@ def train_gan(
     ckpt = None if checkpoint is None else Checkpoint(checkpoint)
     meta = {"loss": loss, "d_optimizer": d_optimizer, "log_every": log_every,
             "pretrain_steps": pretrain_steps, "batch_size": batch_size, "seed": seed,
-            "conditional": flux is not None, "noise_inputs": noise_inputs,
-            "d_norm": d_norm, "stat_weights": weights, "stat_groups": stat_groups}
+            "conditional": flux is not None, "noise_inputs": noise_inputs, "film": film,
+            "white_noise": white_noise, "bounded": bounded,
+            "red_noise": red_noise,
+            "d_norm": d_norm, "stat_weights": weights, "stat_groups": stat_groups,
+            "ema": float(ema)}
 
     history, done = History(), 0
     if ckpt is not None and resume and ckpt.exists():
@@ -502,6 +566,22 @@ def train_gan(
                              f"resume=False")
         state = ckpt.load(model, opts, generators=[rng])
         history, done = state["history"], int(state["epoch"])
+        saved_ema = extra.get("ema_state")
+    else:
+        saved_ema = None
+    # the averaged generator, evaluated through a CRAB that shares the discriminator
+    ema_gen = copy.deepcopy(gen_net).requires_grad_(False) if ema > 0 else None
+    if ema_gen is not None and saved_ema is not None:
+        ema_gen.load_state_dict(saved_ema)
+    shown = model if ema_gen is None else CRAB(ema_gen, disc, scale=scale, loss=loss,
+                                                sample_rate=sample_rate)
+
+    @torch.no_grad()
+    def update_ema() -> None:
+        for p_avg, p in zip(ema_gen.parameters(), gen_net.parameters(), strict=True):
+            p_avg.lerp_(p, 1.0 - ema)
+        for b_avg, b in zip(ema_gen.buffers(), gen_net.buffers(), strict=True):
+            b_avg.copy_(b)
     rounds = iterations // log_every
 
     def batch():
@@ -545,13 +625,16 @@ def train_gan(
                 fake = gen_net(z, c, generator=rng)
                 lossg = _g_loss(loss, disc(fake, c), label_smoothing)
                 if weights:
-                    stats = stat_losses(fake, real, c, scale=scale, groups=stat_groups)
+                    stats = stat_losses(fake, real, c, scale=scale, groups=stat_groups,
+                                        names=tuple(weights))
                     for key, w in weights.items():
                         lossg = lossg + w * stats[key]
                         stat_sums[key] += float(stats[key].detach()) / log_every
                 opt_g.zero_grad(set_to_none=True)
                 lossg.backward()
                 opt_g.step()
+                if ema_gen is not None:
+                    update_ema()
                 value = float(lossg.detach())
                 if not math.isfinite(value):
                     raise RuntimeError(f"generator loss is {value} in round {r}")
@@ -564,7 +647,7 @@ def train_gan(
             val = None
             if mon is not None:
                 model.eval()
-                diag = mon(model, loss, label_smoothing, synthetic_weight, dev)
+                diag = mon(shown, loss, label_smoothing, synthetic_weight, dev)
                 model.train()
                 val = diag.pop("val_loss")
                 values.update(diag)
@@ -572,10 +655,14 @@ def train_gan(
                            **values)
             if ckpt is not None:
                 ckpt.save(model, opts, epoch=r, history=history, generators=[rng],
-                          extra={"meta": meta, "config": model.config()})
+                          extra={"meta": meta, "config": model.config(),
+                                 "ema_state": None if ema_gen is None else
+                                 ema_gen.state_dict()})
             bar.set_postfix(g=f"{means[0]:.3g}", d=f"{means[1]:.3g}", refresh=False)
             bar.update(1)
     finally:
         bar.close()
+    if ema_gen is not None:
+        gen_net.load_state_dict(ema_gen.state_dict())
     model.eval()
     return model, history
