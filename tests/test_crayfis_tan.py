@@ -71,7 +71,7 @@ def test_train_tan_runs_and_resumes(frames, tmp_path):
                                 checkpoint=ckpt, progress=False)
     assert len(hist) == 1 and ckpt.exists()
     assert {"d_loss", "g_adversarial", "g_charge", "g_position", "d_accuracy",
-            "g_match_size", "g_match_charge"} <= set(hist.keys())
+            "g_match_size", "g_match_charge", "g_match_pixels"} <= set(hist.keys())
     assert np.all(np.isfinite([hist[k][0] for k in hist.keys() if k != "val_loss"]))
     again, _, hist2 = train_tan(approx, real, epochs=1, batch_size=32, hidden=4, d_hidden=4,
                                 checkpoint=ckpt, progress=False)
@@ -112,37 +112,72 @@ def test_sorted_w1_known_answer():
         sorted_w1(x, y[:2])
 
 
-def test_frame_observables_match_the_hard_cluster_features():
+def test_frame_observables_equal_the_hard_cluster_features(frames):
     from cosmicbook.crayfis.evaluate import cluster_features
     from cosmicbook.crayfis.tan import frame_observables
 
-    x = torch.full((2, 1, 40, 40), 2.0)
-    x[0, 0, 20, 10:20] = 12.0  # a 10-pixel track, 10 ADU above the median each
-    x[1, 0, 5, 5] = 5.0  # 3 ADU above the median: not above the threshold
-    x[0, 0, 2, 30:32] = 8.0  # a second cluster: counted too (all pixels above threshold)
-    size, charge = frame_observables(x, threshold=3.0, temperature=0.05)
-    hard = cluster_features(x[:, 0].numpy(), threshold=3.0)
-    assert hard.size[0] == 10 and size[0].item() == pytest.approx(12, abs=1e-3)
-    assert charge[0].item() == pytest.approx(hard.charge[0] + 12, abs=1e-2)
-    assert size[1].item() == pytest.approx(0.0, abs=1e-3) and hard.size[1] == 0
+    _, real = frames
+    x = torch.from_numpy(real[:, None].astype(np.float32))
+    size, charge = frame_observables(x)
+    hard = cluster_features(real)
+    assert (hard.size > 5).sum() > 20  # the frames hold real clusters
+    np.testing.assert_allclose(size.numpy(), hard.size, atol=1e-4)
+    np.testing.assert_allclose(charge.numpy(), hard.charge, rtol=1e-5, atol=1e-3)
     with pytest.raises(ValueError, match="temperature"):
         frame_observables(x, temperature=0.0)
+    with pytest.raises(ValueError, match="grow"):
+        frame_observables(x, grow=-1)
+
+
+def test_frame_observables_gradient_reaches_the_rim_only():
+    from cosmicbook.crayfis.tan import frame_observables
+
+    x = torch.full((1, 1, 40, 40), 2.0)
+    x[0, 0, 20, 10:20] = 12.0  # a 10-pixel track, 10 ADU above the median each
+    x[0, 0, 5, 30] = 9.0  # a fainter, isolated cluster elsewhere
+    x[0, 0, 30, 30] = 4.0  # a noise pixel just below the threshold
+    x.requires_grad_(True)
+    size, _ = frame_observables(x, grow=1)
+    assert size.item() == 10  # the brightest cluster only
+    size.sum().backward()
+    g = x.grad[0, 0]
+    assert g[19, 15] > 1e-3 and g[21, 9] > 1e-3  # the rim of the track (diagonal too)
+    assert g[18, 15] == 0 and g[5, 30] == 0 and g[30, 30] == 0  # beyond the rim, elsewhere
+    _, charge = frame_observables(x.detach().requires_grad_(True), grow=0)
+    assert charge.item() == pytest.approx(100.0)
+
+
+def test_quantile_w1_known_answer():
+    from cosmicbook.crayfis.tan import quantile_w1
+
+    ref = torch.arange(1000.0)
+    assert quantile_w1(torch.tensor([250.0, 750.0]), ref).item() == pytest.approx(0.0)
+    x = torch.tensor([350.0, 650.0], requires_grad=True)  # 100 inside each quantile
+    w = quantile_w1(x, ref.flip(0))
+    assert w.item() == pytest.approx(100.0)
+    w.backward()
+    assert torch.allclose(x.grad, torch.tensor([0.5, -0.5]))
+    with pytest.raises(ValueError, match="non-empty"):
+        quantile_w1(torch.tensor([]), ref)
 
 
 def test_matching_losses_vanish_for_equal_batches_and_see_a_gain():
-    from cosmicbook.crayfis.tan import ADU_SCALE, matching_losses
+    from cosmicbook.crayfis.tan import ADU_SCALE, matching_losses, reference_observables
 
     x = torch.full((4, 1, 40, 40), 2.0)
     for i in range(4):
         x[i, 0, 20, 10:12 + 3 * i] = 10.0 + 5 * i
-    size, charge = matching_losses(x, x.flip(0), temperature=0.05)
-    assert size.item() == pytest.approx(0.0, abs=1e-6)
-    assert charge.item() == pytest.approx(0.0, abs=1e-5)
+    size, charge, pixels = matching_losses(x, x.flip(0))
+    assert size.item() == 0 and charge.item() == 0
+    assert pixels.item() < 0.1  # every 7th pixel: other pixels of the same frames
+    assert matching_losses(x, x)[2].item() == 0
     brighter = x.clone()
     brighter[x > 2] = 2 + (x[x > 2] - 2) * 1.5  # a 50% gain: same sizes, more charge
-    size, charge = matching_losses(brighter, x, temperature=0.05)
+    ref = reference_observables(x[:, 0].numpy())
+    size, charge, pixels = matching_losses(brighter, x, ref)
     q = ((x - 2) * (x > 2)).sum(dim=(1, 2, 3))
-    assert size.item() == pytest.approx(0.0, abs=1e-3)
-    assert charge.item() == pytest.approx(0.5 * q.mean().item() / ADU_SCALE, rel=1e-3)
+    assert size.item() == pytest.approx(0.0, abs=1e-6)
+    assert charge.item() == pytest.approx(0.5 * q.mean().item() / ADU_SCALE, rel=1e-4)
+    assert pixels.item() > 0
     with pytest.raises(ValueError, match="differ in shape"):
         matching_losses(x, x[:2])

@@ -13,6 +13,7 @@ __all__ = [
     "C2ST",
     "ClusterFeatures",
     "Reliability",
+    "brightest_cluster",
     "classifier_two_sample_test",
     "cluster_features",
     "distribution_distances",
@@ -148,6 +149,35 @@ class ClusterFeatures:
     y: np.ndarray
 
 
+def brightest_cluster(signal: np.ndarray, threshold: float = 3.0) -> np.ndarray:
+    """Mask of the brightest cluster of one frame.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray, shape (h, w)
+        The frame minus its background (ADU).
+    threshold : float
+        Pixels count when ``signal > threshold``; the cluster is the 8-connected group of such
+        pixels that holds the brightest one.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (h, w)
+        All False when no pixel exceeds the threshold.
+
+    Examples
+    --------
+    >>> s = np.zeros((5, 5)); s[1, 1:3] = 5; s[3, 4] = 9
+    >>> int(brightest_cluster(s).sum()), bool(brightest_cluster(s)[3, 4])
+    (1, True)
+    """
+    above = signal > threshold
+    if not above.any():
+        return above
+    lab, _ = _label(above, structure=np.ones((3, 3)))
+    return lab == lab.flat[np.argmax(np.where(above, signal, -np.inf))]
+
+
 def cluster_features(frames, threshold: float = 3.0) -> ClusterFeatures:
     """Size and total charge of the brightest cluster per frame.
 
@@ -167,15 +197,11 @@ def cluster_features(frames, threshold: float = 3.0) -> ClusterFeatures:
     charge = np.zeros(n)
     cx, cy = np.full(n, np.nan), np.full(n, np.nan)
     yy, xx = np.indices(x.shape[1:])
-    structure = np.ones((3, 3))
     for i in range(n):
         sig = x[i] - bg[i]
-        above = sig > threshold
-        if not above.any():
+        member = brightest_cluster(sig, threshold)
+        if not member.any():
             continue
-        lab, _ = _label(above, structure=structure)
-        peak = lab.flat[np.argmax(np.where(above, sig, -np.inf))]
-        member = lab == peak
         size[i] = int(member.sum())
         w = sig[member]
         charge[i] = float(w.sum())

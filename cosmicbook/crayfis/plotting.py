@@ -137,6 +137,8 @@ def plot_tan_history(history: History):
     if match:
         axes[3].plot(ep, history["g_match_size"], "o-", label="cluster size (px / 4)")
         axes[3].plot(ep, history["g_match_charge"], "o-", label="charge (ADU / 16)")
+        if "g_match_pixels" in history.keys():
+            axes[3].plot(ep, history["g_match_pixels"], "o-", label="pixel values (ADU)")
         axes[3].set_ylabel("matching losses (batch W1)")
         axes[3].legend()
     for ax in axes:

@@ -31,7 +31,7 @@ PROFILES: dict[str, dict] = {
         "a": 0.8, "b": 0.2, "n_per_set": 600, "n_val_per_set": 200, "n_test_per_set": 300,
         "epochs": 2, "batch_size": 128, "lr": 2e-3,
         "sweep_gaps": [0.6, 0.2], "sweep_n_per_set": 300, "sweep_epochs": 1,
-        "tan_n": 512, "tan_epochs": 1, "tan_lr": 1e-3, "tan_hidden": 16,
+        "tan_n": 512, "tan_epochs": 1, "tan_lr": 2e-3, "tan_hidden": 16,
         "tan_match": 1.0, "eval_n": 300, "c2st_epochs": 1, "seed": 2017,
     },
     # ~10 minutes on one CPU thread: 16,000 training frames for the headline pair of
@@ -40,7 +40,7 @@ PROFILES: dict[str, dict] = {
         "a": 0.8, "b": 0.2, "n_per_set": 8000, "n_val_per_set": 2000, "n_test_per_set": 4000,
         "epochs": 6, "batch_size": 128, "lr": 2e-3,
         "sweep_gaps": [0.6, 0.3, 0.15, 0.08, 0.04], "sweep_n_per_set": 4000, "sweep_epochs": 4,
-        "tan_n": 8000, "tan_epochs": 6, "tan_lr": 1e-3, "tan_hidden": 16,
+        "tan_n": 8000, "tan_epochs": 6, "tan_lr": 2e-3, "tan_hidden": 16,
         "tan_match": 1.0, "eval_n": 3000, "c2st_epochs": 3, "seed": 2017,
     },
     # For a GPU: ten times the frames, longer training.
@@ -48,7 +48,7 @@ PROFILES: dict[str, dict] = {
         "a": 0.8, "b": 0.2, "n_per_set": 100000, "n_val_per_set": 10000,
         "n_test_per_set": 20000, "epochs": 20, "batch_size": 256, "lr": 1e-3,
         "sweep_gaps": [0.6, 0.4, 0.2, 0.1, 0.05, 0.02], "sweep_n_per_set": 50000,
-        "sweep_epochs": 15, "tan_n": 100000, "tan_epochs": 20, "tan_lr": 5e-4,
+        "sweep_epochs": 15, "tan_n": 100000, "tan_epochs": 20, "tan_lr": 1e-3,
         "tan_hidden": 32, "tan_match": 1.0, "eval_n": 20000, "c2st_epochs": 10, "seed": 2017,
     },
 }

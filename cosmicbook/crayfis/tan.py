@@ -21,10 +21,14 @@ transformation faithful. Here
   3 x 3 pixels so that single noisy pixels are allowed);
 * distribution-matching losses :func:`matching_losses` — an addition beyond the seed deck,
   in the spirit of feature matching: per batch, the 1-D Wasserstein distances between the
-  generated and the (unpaired) real frames' distributions of a soft (sigmoid-thresholded)
-  cluster size and of the charge above the median. A discriminator on
-  single frames is nearly blind to a 15% change of the charge scale when tracks differ by a
-  factor five in charge; these losses say which statistics to match.
+  generated frames' brightest-cluster sizes and charges and those of all the (unpaired) real
+  training frames, and between the batch's pixel values and the real batch's. A
+  discriminator on single frames is nearly blind to a 15% change of the charge scale when
+  tracks differ by a factor five in charge; these losses say which statistics to match.
+  The cluster terms take their gradient from a soft count restricted to the brightest
+  cluster and its rim (:func:`frame_observables`): counting every pixel above the threshold
+  instead lets the generator grow "clusters" by widening the noise floor, which a
+  two-sample test spots at once; the pixel-value term holds the noise floor in place.
 
 Real and approximate frames come from *different* interaction draws (unpaired training).
 """
@@ -41,10 +45,12 @@ from torch import nn
 
 from cosmicbook.core.progress import progress as _progress
 from cosmicbook.core.training import Checkpoint, History
+from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
 __all__ = ["ADU_SCALE", "Discriminator", "Generator", "constraint_losses", "frame_observables",
-           "matching_losses", "sorted_w1", "train_tan", "transform"]
+           "matching_losses", "quantile_w1", "reference_observables", "sorted_w1", "train_tan",
+           "transform"]
 
 #: The generator works on ADU / ADU_SCALE.
 ADU_SCALE = 16.0
@@ -188,16 +194,17 @@ def constraint_losses(approx: torch.Tensor, out: torch.Tensor,
     return charge, position
 
 
-def frame_observables(adu: torch.Tensor, threshold: float = 3.0,
-                      temperature: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
-    """Differentiable per-frame cluster size and charge (soft versions of the hard-threshold
-    :func:`~cosmicbook.crayfis.evaluate.cluster_features`).
+def frame_observables(adu: torch.Tensor, threshold: float = 3.0, temperature: float = 1.5,
+                      grow: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Size and charge of each frame's brightest cluster, with a surrogate gradient.
 
-    A pixel counts with weight ``s = sigmoid((x - m - threshold - 0.5) / temperature)``,
-    ``m`` the frame's median (no gradient): for integer ADU the half step puts the soft edge
-    between ``threshold`` and ``threshold + 1``, where the hard cut ``x - m > threshold`` is.
-    Unlike the evaluation, *all* such pixels of the frame count, not only the brightest
-    cluster's (8-connected labelling is not differentiable).
+    The values are exactly those of :func:`~cosmicbook.crayfis.evaluate.cluster_features`
+    (pixels more than ``threshold`` ADU above the frame's median, the 8-connected cluster
+    holding the brightest one; the labelling itself has no gradient). The gradient is that of
+    a soft count ``sigmoid((x - m - threshold - 0.5) / temperature)`` over the cluster grown
+    by ``grow`` pixels (straight-through): it reaches the pixels just outside the cluster,
+    which is where a readout's cross-talk or gain makes clusters grow, and not isolated noise
+    pixels elsewhere in the frame.
 
     Parameters
     ----------
@@ -206,21 +213,32 @@ def frame_observables(adu: torch.Tensor, threshold: float = 3.0,
     threshold : float
         ADU above the median (as in the evaluation).
     temperature : float
-        Width of the soft edge (ADU).
+        Width of the surrogate's soft edge (ADU): wide enough that pixels at the noise level
+        next to a cluster receive a gradient.
+    grow : int
+        Pixels by which the cluster is grown for the surrogate gradient.
 
     Returns
     -------
     (size, charge) : tuple of torch.Tensor, shape (batch,)
-        ``sum(s)`` (pixels) and ``sum(s * (x - m))`` (ADU).
+        Pixels and ADU above the median.
     """
     if adu.ndim != 4 or adu.shape[1] != 1:
         raise ValueError(f"expected frames of shape (batch, 1, h, w), got {tuple(adu.shape)}")
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature!r}")
+    if int(grow) != grow or grow < 0:
+        raise ValueError(f"grow must be a non-negative int, got {grow!r}")
     med = adu.detach().flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
     sig = adu - med
-    s = torch.sigmoid((sig - threshold - 0.5) / temperature)
-    return s.sum(dim=(1, 2, 3)), (s * sig).sum(dim=(1, 2, 3))
+    with torch.no_grad():
+        s = sig[:, 0].cpu().numpy()
+        member = np.stack([brightest_cluster(f, threshold) for f in s])
+        member = torch.from_numpy(member[:, None]).to(adu.device, adu.dtype)
+        region = F.max_pool2d(member, 2 * int(grow) + 1, stride=1, padding=int(grow))
+    soft = torch.sigmoid((sig - threshold - 0.5) / temperature) * region
+    weight = member + soft - soft.detach()  # forward: the hard cluster; backward: the soft one
+    return weight.sum(dim=(1, 2, 3)), (weight * sig).sum(dim=(1, 2, 3))
 
 
 def sorted_w1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -238,36 +256,87 @@ def sorted_w1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (torch.sort(x).values - torch.sort(y).values).abs().mean()
 
 
-def matching_losses(fake: torch.Tensor, real: torch.Tensor, threshold: float = 3.0,
-                    temperature: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpaired, batch-level distribution matching of frame statistics.
+def quantile_w1(sample: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """1-D Wasserstein-1 distance between a sample and a (large, fixed) reference sample.
 
-    The 1-D Wasserstein distances (:func:`sorted_w1`) between the generated and the real
-    batch's distributions of the soft cluster size and charge of :func:`frame_observables`:
-    auxiliary generator losses next to the adversarial one (like feature matching, they tell
-    the generator *which* statistics to match; the two batches hold different events, so
-    nothing is paired).
+    The sorted ``sample`` (``n`` values) is compared with the reference's quantiles at the
+    plotting positions ``(i + 0.5) / n``: the reference adds no sampling noise of its own.
+
+    Examples
+    --------
+    >>> ref = torch.arange(100.0)
+    >>> float(quantile_w1(torch.tensor([25.0, 75.0]), ref))
+    0.0
+    """
+    if sample.ndim != 1 or reference.ndim != 1 or len(sample) == 0 or len(reference) == 0:
+        raise ValueError(f"need two non-empty 1-D samples, got {tuple(sample.shape)} and "
+                         f"{tuple(reference.shape)}")
+    ref = torch.sort(reference).values
+    pos = ((torch.arange(len(sample)) + 0.5) / len(sample) * len(ref)).long()
+    return (torch.sort(sample).values - ref[pos].detach()).abs().mean()
+
+
+def reference_observables(real, threshold: float = 3.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Brightest-cluster sizes and charges of a set of real frames, for :func:`matching_losses`.
+
+    Parameters
+    ----------
+    real : array_like, shape (n, h, w)
+        Real frames (ADU), e.g. all the TAN's real training frames.
+
+    Returns
+    -------
+    (size, charge) : tuple of torch.Tensor, shape (n,)
+        Sorted.
+    """
+    feats = cluster_features(real, threshold)
+    return (torch.sort(torch.as_tensor(feats.size, dtype=torch.float32)).values,
+            torch.sort(torch.as_tensor(feats.charge, dtype=torch.float32)).values)
+
+
+def matching_losses(fake: torch.Tensor, real: torch.Tensor,
+                    reference: tuple[torch.Tensor, torch.Tensor] | None = None,
+                    threshold: float = 3.0, temperature: float = 1.5,
+                    pixel_quantiles: int = 512, pixel_stride: int = 7
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Unpaired distribution matching of the statistics the TAN is judged on.
+
+    Auxiliary generator losses next to the adversarial one (like feature matching, they tell
+    the generator *which* statistics to match; nothing is paired):
+
+    * ``size``, ``charge``: 1-D Wasserstein distances between the generated batch's
+      brightest-cluster sizes and charges (:func:`frame_observables`) and those of the real
+      ``reference`` set (:func:`reference_observables`, :func:`quantile_w1`);
+    * ``pixels``: the mean absolute difference of ``pixel_quantiles`` quantiles of the pixel
+      values of the generated and the real batch (every ``pixel_stride``-th pixel of each),
+      which holds the noise floor in place while the cluster terms act.
 
     Parameters
     ----------
     fake, real : torch.Tensor, shape (batch, 1, h, w)
         Generated and real frames (ADU), the same number of each.
+    reference : (size, charge), optional
+        Real cluster sizes and charges; default: those of ``real``.
     threshold, temperature : float
         See :func:`frame_observables`.
 
     Returns
     -------
-    (size, charge) : tuple of torch.Tensor
-        W1 of the soft size (pixels / 4) and of the soft charge (ADU / :data:`ADU_SCALE`),
-        scaled to order one.
+    (size, charge, pixels) : tuple of torch.Tensor
+        W1 of the size (pixels / 4), of the charge (ADU / :data:`ADU_SCALE`) and of the pixel
+        values (ADU), scaled to order one.
     """
     if fake.shape != real.shape:
         raise ValueError(f"fake and real batches differ in shape: {tuple(fake.shape)} and "
                          f"{tuple(real.shape)}")
+    if reference is None:
+        reference = reference_observables(real[:, 0].detach().cpu().numpy(), threshold)
     size_f, charge_f = frame_observables(fake, threshold, temperature)
-    with torch.no_grad():
-        size_r, charge_r = frame_observables(real, threshold, temperature)
-    return sorted_w1(size_f, size_r) / 4.0, sorted_w1(charge_f, charge_r) / ADU_SCALE
+    q = torch.linspace(0.0, 1.0, int(pixel_quantiles))
+    pixels = (torch.quantile(fake.flatten()[::pixel_stride], q)
+              - torch.quantile(real.flatten()[::pixel_stride], q).detach()).abs().mean()
+    return (quantile_w1(size_f, reference[0]) / 4.0,
+            quantile_w1(charge_f, reference[1]) / ADU_SCALE, pixels)
 
 
 def _as_tensor(frames) -> torch.Tensor:
@@ -282,16 +351,18 @@ def _as_tensor(frames) -> torch.Tensor:
 def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float = 1e-3,
               hidden: int = 16, layers: int = 3, d_hidden: int = 16, lambda_charge: float = 10.0,
               lambda_position: float = 1.0, charge_tolerance: float = 0.5,
-              lambda_match: float = 1.0, ema_decay: float = 0.99,
-              seed: int = 0, checkpoint=None, progress: bool | None = None
+              lambda_match: float = 1.0,
+              match_weights: tuple[float, float, float] = (2.0, 1.0, 2.0),
+              ema_decay: float = 0.99, seed: int = 0, checkpoint=None, progress: bool | None = None
               ) -> tuple[Generator, Discriminator, History]:
     """Train a TAN on unpaired approximate and real frames (CPU or wherever torch runs).
 
     Per batch: one discriminator step (BCE of both heads, real vs transformed), then one
     generator step (non-saturating adversarial loss + ``lambda_charge`` x charge +
     ``lambda_position`` x position constraint, see :func:`constraint_losses`, +
-    ``lambda_match`` x the sum of the two :func:`matching_losses` against the batch's real
-    frames). Adam with
+    ``lambda_match`` x the weighted sum of the three :func:`matching_losses`: brightest-cluster
+    size and charge against those of *all* the real training frames, pixel values against the
+    batch's real frames). Adam with
     ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate to 0 over all steps. The
     generator returned is an exponential moving average of the trained one (``ema_decay``
     per step), which smooths out the oscillations of adversarial training.
@@ -307,6 +378,8 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     lambda_match : float
         Weight of the distribution-matching losses (0: adversarial loss and constraints only,
         the seed deck's TAN).
+    match_weights : (float, float, float)
+        Relative weights of the size, charge and pixel-value matching losses.
 
     Returns
     -------
@@ -329,6 +402,11 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         opt_d.load_state_dict(state["extra"]["opt_d"])
         history, start = state["history"], state["epoch"]
     n_batches = max(len(xa) // batch_size, 1)
+    if len(match_weights) != 3 or min(match_weights) < 0:
+        raise ValueError(f"match_weights must be three non-negative weights, got "
+                         f"{match_weights!r}")
+    w_size, w_charge, w_pixels = (float(w) for w in match_weights)
+    reference = reference_observables(xr[:, 0].numpy()) if lambda_match > 0 else None
     zero = torch.zeros(())
     total = epochs * n_batches
     ema = Generator(hidden, layers)
@@ -340,7 +418,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         g = torch.Generator().manual_seed(seed * 1000 + epoch)
         order_a = torch.randperm(len(xa), generator=g)
         order_r = torch.randperm(len(xr), generator=g)
-        sums = np.zeros(7)
+        sums = np.zeros(8)
         gen.train()
         disc.train()
         for i in _progress(range(n_batches), enabled=progress, desc=f"TAN epoch {epoch}",
@@ -359,10 +437,12 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
             opt_d.step()
             adv = _d_loss(disc(fake), True)
             charge, position = constraint_losses(a, fake, charge_tolerance)
-            m_size, m_charge = matching_losses(fake, r) if lambda_match > 0 else (zero, zero)
             loss_g = adv + lambda_charge * charge + lambda_position * position
+            m_size = m_charge = m_pixels = zero
             if lambda_match > 0:  # (0: exactly the adversarial TAN of the seed deck)
-                loss_g = loss_g + lambda_match * (m_size + m_charge)
+                m_size, m_charge, m_pixels = matching_losses(fake, r, reference)
+                loss_g = loss_g + lambda_match * (w_size * m_size + w_charge * m_charge
+                                                  + w_pixels * m_pixels)
             opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()
@@ -371,12 +451,12 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
                     pe.lerp_(pg, 1.0 - ema_decay)
             acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
             sums += [loss_d.item(), adv.item(), charge.item(), position.item(), acc.item(),
-                     m_size.item(), m_charge.item()]
+                     m_size.item(), m_charge.item(), m_pixels.item()]
         m = sums / n_batches
         history.append(epoch, train_loss=m[0] + m[1], lr=opt_g.param_groups[0]["lr"],
                        seconds=time.perf_counter() - t0, d_loss=m[0], g_adversarial=m[1],
                        g_charge=m[2], g_position=m[3], d_accuracy=m[4], g_match_size=m[5],
-                       g_match_charge=m[6])
+                       g_match_charge=m[6], g_match_pixels=m[7])
         if ckpt is not None:
             ckpt.save(gen, opt_g, epoch=epoch, history=history,
                       extra={"disc": disc.state_dict(), "opt_d": opt_d.state_dict(),
