@@ -23,6 +23,7 @@ from cosmicbook.core.training import (
     frozen_batchnorm_layers,
     predict,
     unfreeze_batchnorm,
+    update_average,
 )
 
 TRUE_W = torch.tensor([[1.5], [-2.0], [0.5], [3.0]])
@@ -773,3 +774,24 @@ def test_predict_shapes_dtypes_and_modes():
         predict(model, np.empty((0, 4)))
     with pytest.raises(ValueError, match="at least one sample"):
         predict(model, np.float64(1.0))
+
+
+def test_update_average_moves_parameters_and_copies_buffers():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    average = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+        model[1].running_mean.fill_(5.0)
+    before = [p.clone() for p in average.parameters()]
+    update_average(average, model, decay=0.9)
+    for p0, p_avg in zip(before, average.parameters(), strict=True):
+        assert torch.allclose(p_avg, p0 + 0.1)  # 10% of the way to model's (p0 + 1)
+        assert not p_avg.requires_grad or p_avg.grad is None
+    assert torch.all(average[1].running_mean == 5.0)
+    update_average(average, model, decay=0.0)
+    for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
+        assert torch.equal(p_avg, p)
+    with pytest.raises(ValueError, match="decay"):
+        update_average(average, model, decay=1.0)

@@ -28,6 +28,7 @@ _LAZY = {
     "History": "training",
     "freeze_batchnorm": "training",
     "unfreeze_batchnorm": "training",
+    "update_average": "training",
     "set_style": "plotting",
     "imshow_zscale": "plotting",
     "stamp_grid": "plotting",

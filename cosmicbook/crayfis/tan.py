@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cosmicbook.core.progress import progress as _progress
-from cosmicbook.core.training import Checkpoint, History
+from cosmicbook.core.training import Checkpoint, History, update_average
 from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
@@ -446,9 +446,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
             opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()
-            with torch.no_grad():
-                for pe, pg in zip(ema.parameters(), gen.parameters(), strict=True):
-                    pe.lerp_(pg, 1.0 - ema_decay)
+            update_average(ema, gen, ema_decay)
             acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
             sums += [loss_d.item(), adv.item(), charge.item(), position.item(), acc.item(),
                      m_size.item(), m_charge.item(), m_pixels.item()]

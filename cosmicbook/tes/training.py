@@ -64,7 +64,7 @@ from torch import nn
 
 from cosmicbook.core.device import get_device
 from cosmicbook.core.progress import progress as _progress
-from cosmicbook.core.training import Checkpoint, History
+from cosmicbook.core.training import Checkpoint, History, update_average
 from cosmicbook.tes.losses import (
     correlation_loss,
     glitch_count_loss,
@@ -576,12 +576,6 @@ def train_gan(
     shown = model if ema_gen is None else CRAB(ema_gen, disc, scale=scale, loss=loss,
                                                 sample_rate=sample_rate)
 
-    @torch.no_grad()
-    def update_ema() -> None:
-        for p_avg, p in zip(ema_gen.parameters(), gen_net.parameters(), strict=True):
-            p_avg.lerp_(p, 1.0 - ema)
-        for b_avg, b in zip(ema_gen.buffers(), gen_net.buffers(), strict=True):
-            b_avg.copy_(b)
     rounds = iterations // log_every
 
     def batch():
@@ -634,7 +628,7 @@ def train_gan(
                 lossg.backward()
                 opt_g.step()
                 if ema_gen is not None:
-                    update_ema()
+                    update_average(ema_gen, gen_net, ema)
                 value = float(lossg.detach())
                 if not math.isfinite(value):
                     raise RuntimeError(f"generator loss is {value} in round {r}")
