@@ -583,7 +583,7 @@ def update_average(average: nn.Module, model: nn.Module, decay: float) -> None:
     >>> with torch.no_grad():
     ...     _ = a.weight.fill_(0.0), m.weight.fill_(1.0)
     >>> update_average(a, m, decay=0.75)
-    >>> float(a.weight)
+    >>> a.weight.item()
     0.25
     """
     import torch
