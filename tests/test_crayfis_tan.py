@@ -98,18 +98,18 @@ def test_readout_sets_share_the_evaluation_deposits():
 
 
 
-def test_sorted_w1_known_answer():
-    from cosmicbook.crayfis.tan import sorted_w1
+def test_quantile_w1_of_equal_size_samples_is_the_sorted_difference():
+    from cosmicbook.crayfis.tan import quantile_w1
 
     x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
     y = torch.tensor([2.0, 4.0, 3.0])
-    w = sorted_w1(x, y)  # sorted: (1, 2, 3) vs (2, 3, 4): every pair differs by 1
+    w = quantile_w1(x, y)  # sorted: (1, 2, 3) vs (2, 3, 4): every pair differs by 1
     assert w.item() == pytest.approx(1.0)
     w.backward()
     assert torch.allclose(x.grad, torch.full((3,), -1 / 3))  # all move up
-    assert sorted_w1(y, y.flip(0)).item() == 0  # order within a batch does not matter
-    with pytest.raises(ValueError, match="equal size"):
-        sorted_w1(x, y[:2])
+    assert quantile_w1(y, y.flip(0)).item() == 0  # order within a batch does not matter
+    with pytest.raises(ValueError, match="1-D"):
+        quantile_w1(x[None], y)
 
 
 def test_frame_observables_equal_the_hard_cluster_features(frames):

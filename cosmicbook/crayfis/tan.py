@@ -49,7 +49,7 @@ from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
 __all__ = ["ADU_SCALE", "Discriminator", "Generator", "constraint_losses", "frame_observables",
-           "matching_losses", "quantile_w1", "reference_observables", "sorted_w1", "train_tan",
+           "matching_losses", "quantile_w1", "reference_observables", "train_tan",
            "transform"]
 
 #: The generator works on ADU / ADU_SCALE.
@@ -241,32 +241,21 @@ def frame_observables(adu: torch.Tensor, threshold: float = 3.0, temperature: fl
     return weight.sum(dim=(1, 2, 3)), (weight * sig).sum(dim=(1, 2, 3))
 
 
-def sorted_w1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """1-D Wasserstein-1 distance between two equal-size samples: the mean absolute difference
-    of their sorted values (differentiable in both).
-
-    Examples
-    --------
-    >>> float(sorted_w1(torch.tensor([3.0, 1.0, 2.0]), torch.tensor([2.0, 4.0, 3.0])))
-    1.0
-    """
-    if x.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"need two 1-D samples of equal size, got {tuple(x.shape)} and "
-                         f"{tuple(y.shape)}")
-    return (torch.sort(x).values - torch.sort(y).values).abs().mean()
-
-
 def quantile_w1(sample: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """1-D Wasserstein-1 distance between a sample and a (large, fixed) reference sample.
 
     The sorted ``sample`` (``n`` values) is compared with the reference's quantiles at the
     plotting positions ``(i + 0.5) / n``: the reference adds no sampling noise of its own.
+    For two samples of equal size this is the mean absolute difference of the sorted values
+    (the gradient reaches ``sample`` only).
 
     Examples
     --------
     >>> ref = torch.arange(100.0)
     >>> float(quantile_w1(torch.tensor([25.0, 75.0]), ref))
     0.0
+    >>> float(quantile_w1(torch.tensor([3.0, 1.0, 2.0]), torch.tensor([2.0, 4.0, 3.0])))
+    1.0
     """
     if sample.ndim != 1 or reference.ndim != 1 or len(sample) == 0 or len(reference) == 0:
         raise ValueError(f"need two non-empty 1-D samples, got {tuple(sample.shape)} and "
