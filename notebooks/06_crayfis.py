@@ -326,6 +326,17 @@ plt.show()
 # floor, which a two-sample test spots at once; and the pixel-value term holds the noise
 # floor where it belongs while the cluster terms act. The evaluation uses the same cluster
 # features on frames no part of the training saw. `TAN_MATCH = 0` gives the seed deck's TAN.
+#
+# Three more terms look after the noise floor, each for a reason found the hard way. The
+# cluster threshold counts from each frame's *median*, and the real frames' median sits at
+# 1 ADU with only 55% of the pixels at or below it: a floor 0.1 ADU too high moved the
+# median of most TAN frames to 2 ADU, and every cluster shrank by a ring of faint pixels.
+# `crayfis.tan.floor_loss` matches, frame by frame, the fractions of pixels below
+# 0.5, 1.5, ..., 4.5 ADU. The real read noise has heavy tails: an empty real frame holds about
+# ten pixels 3 ADU or more above its median, a Gaussian-noise generator about one, and a
+# two-sample classifier learns to count them; `crayfis.tan.tail_loss` matches those counts
+# and `crayfis.tan.histogram_loss` the logarithm of the pixel-value histogram (0-15 ADU).
+# All three act on the generator's values before the rounding, through sigmoid-edged counts.
 
 # %%
 t0 = time.perf_counter()
@@ -333,7 +344,8 @@ sets = crayfis.simulate_readout_sets(cfg.tan_n, cfg.eval_n, seed=cfg.seed + 30,
                                      progress=False)
 tan_sim_seconds = time.perf_counter() - t0
 tan_ckpt = cb.checkpoint_name("crayfis_tan", cfg.tan_n, cfg.tan_epochs, cfg.tan_lr,
-                              cfg.tan_hidden, cfg.tan_match, cfg.seed)
+                              cfg.tan_hidden, cfg.tan_match, cfg.seed,
+                              sorted(crayfis.tan.MATCH_WEIGHTS.items()))
 gen, disc, tan_history = crayfis.train_tan(
     sets.approx_train, sets.real_train, epochs=cfg.tan_epochs, lr=cfg.tan_lr,
     hidden=cfg.tan_hidden, lambda_match=cfg.tan_match, seed=cfg.seed,
@@ -384,12 +396,17 @@ print("reduction by the TAN:", ", ".join(f"{k} {v:.2f}x" for k, v in ratios.item
 # the brightest cluster before and after the transformation, and the ratio of its charges —
 # next to the same numbers for the real readout of the same deposits. Then a classifier
 # two-sample test {cite:p}`lopezpaz2017c2st`: a fresh `TrackCNN` is trained to tell real
-# frames from generated ones; its AUC on held-out frames is 0.5 when it cannot.
+# frames from generated ones; its AUC on held-out frames is 0.5 when it cannot. The test is
+# only as strong as its classifier: trained for 3 epochs, it gave an AUC of 0.57 for one
+# initialisation and 0.88 for another on the same two samples (an earlier version of this
+# chapter reported the 0.57). So `c2st_repeats` classifiers are trained for `c2st_epochs`
+# epochs, with other initialisations and splits, and the largest AUC is the one reported.
 
 # %%
 t0 = time.perf_counter()
 tan_other = crayfis.transform(gen, sets.approx_other, seed=cfg.seed + 1)
-c2st_kw = dict(epochs=cfg.c2st_epochs, seed=cfg.seed, progress=False)
+c2st_kw = dict(epochs=cfg.c2st_epochs, repeats=cfg.c2st_repeats, seed=cfg.seed,
+               progress=False)
 c2st = crayfis.classifier_two_sample_test
 c2st_approx = c2st(sets.real, sets.approx_other, **c2st_kw)
 c2st_tan = c2st(sets.real, tan_other, **c2st_kw)
@@ -399,8 +416,10 @@ faith_real = crayfis.faithfulness(sets.approx, sets.real, trk)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"C2ST AUC, real vs approximate: {c2st_approx.auc:.3f}; "
-      f"real vs TAN: {c2st_tan.auc:.3f} ({c2st_tan.n_test} + {c2st_tan.n_test} frames)")
+for name, c in {"approximate": c2st_approx, "TAN": c2st_tan}.items():
+    each = ", ".join(f"{a:.3f}" for a in c.aucs)
+    print(f"C2ST AUC, real vs {name}: {c.auc:.3f} (largest of {each}; "
+          f"{c.n_test} + {c.n_test} frames)")
 for name, f in {"TAN": faith_tan, "real readout": faith_real}.items():
     print(f"{name:12s}: centroid shift {f['centroid shift']:.2f} px, charge ratio "
           f"{f['charge ratio']:.3f} +- {f['charge ratio spread']:.3f}")
@@ -434,7 +453,7 @@ for key in ("pixel values", "cluster size", "track charge"):
                 unit="px" if key == "cluster size" else "ADU", goal="<= baseline / 3",
                 note=f"floor {dist['floor (real again)'][key]:.3g}")
 results.add("C2ST AUC vs real frames", c2st_tan.auc, baseline=c2st_approx.auc,
-            goal="<= 0.6")
+            goal="<= 0.6", note=f"largest of {len(c2st_tan.aucs)} classifiers")
 shift = results.add("TAN centroid shift", faith_tan["centroid shift"], unit="px",
                     baseline=faith_real["centroid shift"],
                     note="baseline: real readout")
@@ -514,26 +533,36 @@ for k, p, q in zip(probe.kind, g_pooled, g_rare):
 # confidence ($g = 0$), the AUC falls to 0.80 against the oracle's 0.9999, and the estimate
 # of $b$ collapses to 0 — nothing in the weak labels warns about it.
 #
-# The TAN meets three of its four targets. On held-out frames it cuts the pixel-value
-# distance of the approximate readout 9.5-fold (0.83 to 0.087 ADU) and the track-charge
-# distance 3.9-fold (50.7 to 13.0 ADU; floor, the real readout against itself: 3.3), and a
-# fresh classifier tells its frames from real ones only barely (two-sample AUC 0.57, goal at
-# most 0.6; approximate frames: 1.00). It changes each track's charge by 1.14 ± 0.17, as the
-# real readout does (1.14 ± 0.16), and keeps the tracks in place (centroid shift
-# 0.17 pixels; the real readout's own shift is 0.29). It misses the cluster size: 8.6 to
-# 3.7 pixels, 2.35x against the 3x goal (floor 0.4). Dev runs outside this notebook show
-# why: the TAN learns the real readout's *mean* response to faint deposits (a pixel with
-# 20-80 electrons reads 3.4-4.8 ADU in both), but not that its noise grows with the signal
-# (excess shot noise: a spread of 1.1-1.2 ADU there against the TAN's 0.8), and it is that
-# extra spread that lifts more faint track pixels over the 3 ADU threshold; nor does it
-# learn the compression of the brightest pixels. Pushing harder on the size (a larger
-# weight, a stronger discriminator, a generator with a signal-dependent noise amplitude)
-# reached 3.3-5.5x on the size in dev runs but always gave back the two-sample test or the
-# charge — and from run to run these adversarial trainings vary by tens of percent in every
-# distance, so the numbers here are one draw, not a guarantee. The earlier version of this
-# chapter had the opposite failure (size 2.98x, two-sample AUC 1.00): its soft size counted
-# every pixel above threshold, so the generator grew clusters by widening the noise floor.
-# Without the matching losses (`TAN_MATCH = 0`, the seed deck's TAN) the noise is right
-# (two-sample AUC 0.54 in an earlier run) and the tracks are not (size and charge 1.1x and
-# 1.0x better than the approximation). The `full` profile (100,000 frames, 20 epochs, a GPU)
-# is where to push further.
+# The TAN meets three of its four targets, and misses the one that matters most. On
+# held-out frames it cuts each distance of the approximate readout by well over 3x: pixel
+# values 26-fold (0.83 to 0.032 ADU), cluster size 3.3-fold (8.62 to 2.58 pixels; floor,
+# the real readout against itself: 0.39) and track charge 6.2-fold (50.7 to 8.1 ADU; floor
+# 3.3). It changes each track's charge by 1.17 ± 0.14, as the real readout does
+# (1.14 ± 0.16), and keeps the tracks in place (centroid shift 0.15 pixels; the real
+# readout's own is 0.29). But a classifier still tells its frames from real ones: two-sample
+# AUC 0.96 (three classifiers: 0.96, 0.94, 0.94; goal at most 0.6; approximate frames 1.00).
+# The previous version of this chapter reported 0.57 for its TAN — from one classifier
+# trained for 3 epochs; other initialisations of the same classifier gave 0.55-0.88 on the
+# same frames, and trained for 12 epochs 0.63-0.99. That number was luck, not a pass.
+#
+# What the classifiers see is the noise. Frame by frame, a count is a sharp statistic: an
+# empty real frame holds about ten pixels 3 ADU or more above its median (the read noise is
+# heavy-tailed) and 128 ± 11 pixels at 0 ADU; a difference of a few percent in any bin of
+# the per-pixel distribution adds up over 1,600 pixels into a difference a CNN can learn.
+# The floor, tail and histogram losses fixed the median (55% of pixels at or below it, as
+# in real frames, against 51% before; in a dev run the floor loss alone took the cluster
+# size from 2.4x to 3.3x) and the count of pixels 3 ADU up, but the generator — Gaussian
+# noise through a small network — does not reproduce the whole shape of a heavy-tailed,
+# signal-dependent noise in 1,500 CPU steps: pixels at 0 ADU are 7% too few, pixels 4 ADU
+# above the median four times too few. A generator whose noise had a learned tail weight (a
+# sinh-arcsinh transform) did no better in dev runs: training pulled the tail weight
+# *below* Gaussian.
+#
+# The cluster-size margin is thin and the run-to-run spread is wide: the same recipe with
+# training seed 7 gives pixel values 18.9x, cluster size 2.44x, track charge 4.9x (two-sample
+# AUC 0.95-0.99), so the size target is met in this draw, not reliably. Dev runs also told
+# what the matching losses are for: without them (`TAN_MATCH = 0`, the seed deck's TAN) the
+# tracks are barely changed (size and charge 1.1x and 1.0x better than the approximation);
+# with a soft size that counts every pixel above threshold, the generator grows clusters by
+# widening the noise floor. The `full` profile (100,000 frames, 20 epochs, a GPU) is where
+# to push further; a generator with an explicit noise model is the other way.

@@ -90,3 +90,21 @@ def test_faithfulness():
     assert brighter["charge ratio"] == pytest.approx(2, rel=0.05)
     with pytest.raises(ValueError, match="equal stacks"):
         crayfis_faithfulness(a, a[:10])
+
+
+def test_classifier_two_sample_test_tells_noise_floors_apart_and_not_equal_ones():
+    from cosmicbook.crayfis import classifier_two_sample_test
+
+    rng = np.random.default_rng(3)
+    a = rng.poisson(2.0, (300, 40, 40)).astype(np.uint8)
+    b = rng.poisson(2.0, (300, 40, 40)).astype(np.uint8)
+    brighter = rng.poisson(2.6, (300, 40, 40)).astype(np.uint8)
+    same = classifier_two_sample_test(a, b, epochs=3, repeats=2, seed=1, progress=False)
+    assert len(same.aucs) == 2 and same.auc == max(same.aucs)
+    assert same.n_test == 90 and same.auc < 0.7
+    differ = classifier_two_sample_test(a, brighter, epochs=3, seed=1, progress=False)
+    assert differ.auc > 0.95 and differ.aucs == [differ.auc]
+    with pytest.raises(ValueError, match="repeats"):
+        classifier_two_sample_test(a, b, repeats=0)
+    with pytest.raises(ValueError, match="too few"):
+        classifier_two_sample_test(a[:20], b[:20])

@@ -181,3 +181,51 @@ def test_matching_losses_vanish_for_equal_batches_and_see_a_gain():
     assert pixels.item() > 0
     with pytest.raises(ValueError, match="differ in shape"):
         matching_losses(x, x[:2])
+
+
+def test_floor_observables_count_pixels_below_each_level():
+    from cosmicbook.crayfis.tan import FLOOR_LEVELS, floor_loss, floor_observables
+
+    x = torch.zeros(2, 1, 4, 5)
+    x[0, 0, 0] = 1.0  # frame 0: 15 zeros, 5 ones
+    x[1] = 2.0  # frame 1: all twos
+    frac = floor_observables(x)
+    assert frac.shape == (2, len(FLOOR_LEVELS))
+    assert frac[0].tolist() == [0.75, 1.0, 1.0, 1.0, 1.0]
+    assert frac[1].tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
+    soft = floor_observables(x, temperature=0.05)
+    assert torch.allclose(soft, frac, atol=1e-4)  # sharp sigmoid: the hard fractions
+    ref = floor_observables(torch.cat([x, x]))
+    assert floor_loss(x, ref, temperature=0.02).item() == pytest.approx(0.0, abs=1e-3)
+    raised = (x + 1.0).requires_grad_(True)  # a floor one ADU too high is seen, and pushed down
+    loss = floor_loss(raised, ref, temperature=0.3)
+    assert loss.item() > 1.0
+    loss.backward()
+    assert raised.grad.sum() > 0
+    with pytest.raises(ValueError, match="levels"):
+        floor_loss(x, ref[:, :3])
+
+
+def test_tail_observables_count_pixels_far_above_the_median():
+    from cosmicbook.crayfis.tan import TAIL_LEVELS, tail_loss, tail_observables
+
+    x = torch.ones(2, 1, 10, 10)
+    x[0, 0, 0, :3] = 4.0  # three pixels 3 ADU above the median of 1
+    x[0, 0, 1, 0] = 6.0  # one 5 ADU above
+    obs = tail_observables(x)
+    assert obs.shape == (2, len(TAIL_LEVELS))
+    assert torch.allclose(obs[0], torch.log1p(torch.tensor([4.0, 1.0, 1.0])))
+    assert obs[1].tolist() == [0.0, 0.0, 0.0]
+    ref = tail_observables(x)
+    assert tail_loss(x, ref, temperature=0.02).item() == pytest.approx(0.0, abs=1e-3)
+    light = torch.ones_like(x).requires_grad_(True)  # no tail at all: seen, and pushed up
+    loss = tail_loss(light + 0.0, ref, temperature=0.5)
+    assert loss.item() > 0.2
+    loss.backward()
+    assert light.grad.sum() < 0
+
+
+def test_train_tan_rejects_unknown_matching_losses(frames):
+    approx, real = frames
+    with pytest.raises(ValueError, match="match_weights"):
+        train_tan(approx, real, epochs=1, match_weights={"sizes": 1.0}, progress=False)

@@ -12,7 +12,8 @@ The chapter's workflow:
    :func:`fit_temperature`, :func:`weak_to_posterior` (the mixture formula) and
    :func:`estimate_fractions`, chained by :func:`weak_experiment` and
    :func:`oracle_experiment`; :func:`track_probability` with the shipped weights;
-3. the Transformation Adversarial Network: :func:`train_tan`, :func:`transform`;
+3. the Transformation Adversarial Network: :func:`train_tan`, :func:`transform` (its losses
+   in :mod:`cosmicbook.crayfis.tan`);
 4. metrics: :func:`roc_auc`, :func:`reliability`, :func:`expected_calibration_error`,
    :func:`distribution_distances`, :func:`classifier_two_sample_test`, and ``plot_*``.
 """

@@ -135,11 +135,14 @@ def plot_tan_history(history: History):
     axes[2].set_ylabel("constraint losses")
     axes[2].legend()
     if match:
-        axes[3].plot(ep, history["g_match_size"], "o-", label="cluster size (px / 4)")
-        axes[3].plot(ep, history["g_match_charge"], "o-", label="charge (ADU / 16)")
-        if "g_match_pixels" in history.keys():
-            axes[3].plot(ep, history["g_match_pixels"], "o-", label="pixel values (ADU)")
-        axes[3].set_ylabel("matching losses (batch W1)")
+        labels = {"size": "cluster size (px / 4)", "charge": "charge (ADU / 16)",
+                  "pixels": "pixel values (ADU)", "floor": "noise floor", "tail": "noise tail",
+                  "histogram": "value histogram (log)"}
+        for key, label in labels.items():
+            if f"g_match_{key}" in history.keys():
+                axes[3].plot(ep, history[f"g_match_{key}"], "o-", label=label)
+        axes[3].set_yscale("log")
+        axes[3].set_ylabel("matching losses")
         axes[3].legend()
     for ax in axes:
         ax.set_xlabel("epoch")

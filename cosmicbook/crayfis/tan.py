@@ -28,7 +28,15 @@ transformation faithful. Here
   The cluster terms take their gradient from a soft count restricted to the brightest
   cluster and its rim (:func:`frame_observables`): counting every pixel above the threshold
   instead lets the generator grow "clusters" by widening the noise floor, which a
-  two-sample test spots at once; the pixel-value term holds the noise floor in place.
+  two-sample test spots at once; the pixel-value term holds the noise floor in place;
+* three noise-floor losses, because the evaluation counts cluster pixels from each frame's
+  *median* and a classifier counts noise pixels: :func:`floor_loss` (per frame, the fractions
+  of pixels below 0.5, 1.5, ... 4.5 ADU: a floor 0.1 ADU too high moves most frames' median
+  up by one ADU, and every cluster shrinks), :func:`tail_loss` (per frame, the number of
+  pixels 3, 4 and 5 ADU above the median: the read noise's tails) and
+  :func:`histogram_loss` (the log pixel-value histogram of the batch, 0-15 ADU). They act on
+  the generator's values before rounding (:meth:`Generator.response`) through soft,
+  sigmoid-edged counts.
 
 Real and approximate frames come from *different* interaction draws (unpaired training).
 """
@@ -48,9 +56,15 @@ from cosmicbook.core.training import Checkpoint, History, update_average
 from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
-__all__ = ["ADU_SCALE", "Discriminator", "Generator", "constraint_losses", "frame_observables",
-           "matching_losses", "quantile_w1", "reference_observables", "train_tan",
-           "transform"]
+__all__ = ["ADU_SCALE", "FLOOR_LEVELS", "MATCH_WEIGHTS", "TAIL_LEVELS", "Discriminator",
+           "Generator", "constraint_losses", "floor_loss", "floor_observables",
+           "frame_observables", "histogram_loss", "matching_losses", "quantile_w1",
+           "reference_observables", "tail_loss", "tail_observables", "train_tan", "transform",
+           "value_histogram"]
+
+#: Default weights of the distribution-matching losses in :func:`train_tan`.
+MATCH_WEIGHTS = {"size": 2.0, "charge": 1.0, "pixels": 2.0, "floor": 1.0, "tail": 1.0,
+                 "histogram": 3.0}
 
 #: The generator works on ADU / ADU_SCALE.
 ADU_SCALE = 16.0
@@ -94,7 +108,8 @@ class Generator(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def response(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The transformed frames before the rounding to integer ADU (in [0, 255])."""
         if adu.ndim != 4 or adu.shape[1] != 1 or z.shape != adu.shape:
             raise ValueError(f"expected adu and z of shape (batch, 1, h, w), got "
                              f"{tuple(adu.shape)} and {tuple(z.shape)}")
@@ -102,8 +117,10 @@ class Generator(nn.Module):
         # linear (gains) and logarithmic (noise floor) views of the frame, and the noise
         inputs = torch.cat([u, torch.log1p(adu) / INPUT_SCALE, z], dim=1)
         corr = self.out(self.body(inputs))
-        y = torch.clamp((u + corr) * ADU_SCALE, 0.0, 255.0)
-        return _round_ste(y)
+        return torch.clamp((u + corr) * ADU_SCALE, 0.0, 255.0)
+
+    def forward(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return _round_ste(self.response(adu, z))
 
     def config(self) -> dict:
         """Constructor arguments."""
@@ -328,6 +345,128 @@ def matching_losses(fake: torch.Tensor, real: torch.Tensor,
             quantile_w1(charge_f, reference[1]) / ADU_SCALE, pixels)
 
 
+#: Pixel values (ADU) at which :func:`floor_observables` measures each frame's distribution.
+FLOOR_LEVELS = (0.5, 1.5, 2.5, 3.5, 4.5)
+
+
+def floor_observables(values: torch.Tensor, levels=FLOOR_LEVELS,
+                      temperature: float = 0.0) -> torch.Tensor:
+    """Fraction of each frame's pixels below a few low levels (the noise floor's shape).
+
+    Parameters
+    ----------
+    values : torch.Tensor, shape (batch, 1, h, w)
+        Pixel values (ADU); with ``temperature > 0`` the fractions are soft,
+        ``sigmoid((level - value) / temperature)``, for a gradient (use the generator's values
+        before rounding, :meth:`Generator.response`).
+    levels : sequence of float
+        Half-integer levels: below 1.5 ADU means "0 or 1 ADU".
+
+    Returns
+    -------
+    torch.Tensor, shape (batch, len(levels))
+    """
+    lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
+    if temperature > 0:
+        below = torch.sigmoid((lv - values) / temperature)
+    else:
+        below = (values < lv).to(values.dtype)
+    return below.mean(dim=(2, 3))
+
+
+def floor_loss(response: torch.Tensor, reference: torch.Tensor,
+               temperature: float = 0.1) -> torch.Tensor:
+    """Distance between the noise-floor fractions of generated frames and real ones.
+
+    Per level, the 1-D Wasserstein distance (:func:`quantile_w1`) between the batch's soft
+    fractions (:func:`floor_observables`) and those of the ``reference`` real frames, in units
+    of the reference's spread (at least 0.01), averaged over the levels. The frame's median,
+    from which the cluster threshold is counted, is where these fractions cross one half: a
+    floor 0.1 ADU too high moves the median of most frames up by one ADU.
+
+    Parameters
+    ----------
+    response : torch.Tensor, shape (batch, 1, h, w)
+        Generated values before rounding.
+    reference : torch.Tensor, shape (n, levels)
+        :func:`floor_observables` of real frames.
+    """
+    frac = floor_observables(response, temperature=temperature)
+    if frac.shape[1] != reference.shape[1]:
+        raise ValueError(f"reference has {reference.shape[1]} levels, expected {frac.shape[1]}")
+    spread = reference.std(dim=0).clamp(min=0.01)
+    return torch.stack([quantile_w1(frac[:, k], reference[:, k]) / spread[k]
+                        for k in range(frac.shape[1])]).mean()
+
+
+def value_histogram(values: torch.Tensor, n_bins: int = 16,
+                    temperature: float = 0.0) -> torch.Tensor:
+    """Fractions of pixels at 0, 1, ..., ``n_bins - 2`` ADU and at ``n_bins - 1`` or more.
+
+    With ``temperature > 0`` the bins have soft (sigmoid) edges at the half-integers, for a
+    gradient through values before rounding.
+    """
+    edges = torch.arange(n_bins, dtype=values.dtype) - 0.5
+    v = values.reshape(-1, 1)
+    if temperature > 0:
+        above = torch.sigmoid((v - edges) / temperature)
+    else:
+        above = (v > edges).to(values.dtype)
+    above = torch.cat([above, torch.zeros_like(above[:, :1])], dim=1)
+    return (above[:, :-1] - above[:, 1:]).mean(dim=0)
+
+
+def histogram_loss(response: torch.Tensor, reference: torch.Tensor,
+                   temperature: float = 0.1, floor: float = 1e-4) -> torch.Tensor:
+    """Mean absolute difference of the log pixel-value histograms (the noise's tails).
+
+    Parameters
+    ----------
+    response : torch.Tensor, shape (batch, 1, h, w)
+        Generated values before rounding.
+    reference : torch.Tensor, shape (n_bins,)
+        :func:`value_histogram` of real frames.
+    floor : float
+        Added to both histograms before the logarithm.
+    """
+    hist = value_histogram(response, len(reference), temperature)
+    return (torch.log(hist + floor) - torch.log(reference + floor)).abs().mean()
+
+
+#: Levels above a frame's median (ADU) at which :func:`tail_observables` counts pixels.
+TAIL_LEVELS = (2.5, 3.5, 4.5)
+
+
+def tail_observables(values: torch.Tensor, levels=TAIL_LEVELS,
+                     temperature: float = 0.0) -> torch.Tensor:
+    """``log(1 + n)``, ``n`` the pixels of a frame more than each level above its median.
+
+    The read noise's tails: an empty real frame holds a handful of pixels 3 ADU or more above
+    its median, a light-tailed noise model almost none; a classifier counts them at once.
+    The median is that of the (rounded) values, without gradient.
+
+    Returns
+    -------
+    torch.Tensor, shape (batch, len(levels))
+    """
+    med = torch.round(values.detach()).flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
+    if temperature > 0:
+        above = torch.sigmoid((values - med - lv) / temperature)
+    else:
+        above = (values - med > lv).to(values.dtype)
+    return torch.log1p(above.sum(dim=(2, 3)))
+
+
+def tail_loss(response: torch.Tensor, reference: torch.Tensor,
+              temperature: float = 0.1) -> torch.Tensor:
+    """Mean over the levels of the W1 distance between :func:`tail_observables` of generated
+    frames (soft, values before rounding) and of real ones (``reference``, shape (n, levels))."""
+    obs = tail_observables(response, temperature=temperature)
+    return torch.stack([quantile_w1(obs[:, k], reference[:, k])
+                        for k in range(obs.shape[1])]).mean()
+
+
 def _as_tensor(frames) -> torch.Tensor:
     x = np.asarray(frames, dtype=np.float32)
     if x.ndim != 3:
@@ -341,7 +480,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
               hidden: int = 16, layers: int = 3, d_hidden: int = 16, lambda_charge: float = 10.0,
               lambda_position: float = 1.0, charge_tolerance: float = 0.5,
               lambda_match: float = 1.0,
-              match_weights: tuple[float, float, float] = (2.0, 1.0, 2.0),
+              match_weights: dict[str, float] | None = None,
               ema_decay: float = 0.99, seed: int = 0, checkpoint=None, progress: bool | None = None
               ) -> tuple[Generator, Discriminator, History]:
     """Train a TAN on unpaired approximate and real frames (CPU or wherever torch runs).
@@ -349,12 +488,14 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     Per batch: one discriminator step (BCE of both heads, real vs transformed), then one
     generator step (non-saturating adversarial loss + ``lambda_charge`` x charge +
     ``lambda_position`` x position constraint, see :func:`constraint_losses`, +
-    ``lambda_match`` x the weighted sum of the three :func:`matching_losses`: brightest-cluster
-    size and charge against those of *all* the real training frames, pixel values against the
-    batch's real frames). Adam with
-    ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate to 0 over all steps. The
-    generator returned is an exponential moving average of the trained one (``ema_decay``
-    per step), which smooths out the oscillations of adversarial training.
+    ``lambda_match`` x the weighted sum of the distribution-matching losses: the three
+    :func:`matching_losses` (brightest-cluster size and charge against those of *all* the real
+    training frames, pixel values against the batch's real frames) and the noise-floor losses
+    :func:`floor_loss`, :func:`tail_loss` and :func:`histogram_loss` against all the real
+    training frames). Adam with ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate
+    to 0 over all steps. The generator returned is an exponential moving average of the
+    trained one (``ema_decay`` per step), which smooths out the oscillations of adversarial
+    training.
     The history records per epoch the mean losses and the discriminator's accuracy; a
     ``checkpoint`` (a :class:`~cosmicbook.core.training.Checkpoint`) is written after every
     epoch and a re-run resumes from it.
@@ -367,8 +508,10 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     lambda_match : float
         Weight of the distribution-matching losses (0: adversarial loss and constraints only,
         the seed deck's TAN).
-    match_weights : (float, float, float)
-        Relative weights of the size, charge and pixel-value matching losses.
+    match_weights : dict, optional
+        Relative weights of the matching losses, by name: ``"size"``, ``"charge"``,
+        ``"pixels"``, ``"floor"``, ``"tail"``, ``"histogram"`` (a name left out weighs 0);
+        default :data:`MATCH_WEIGHTS`.
 
     Returns
     -------
@@ -391,12 +534,12 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         opt_d.load_state_dict(state["extra"]["opt_d"])
         history, start = state["history"], state["epoch"]
     n_batches = max(len(xa) // batch_size, 1)
-    if len(match_weights) != 3 or min(match_weights) < 0:
-        raise ValueError(f"match_weights must be three non-negative weights, got "
-                         f"{match_weights!r}")
-    w_size, w_charge, w_pixels = (float(w) for w in match_weights)
+    weights = dict(MATCH_WEIGHTS) if match_weights is None else dict(match_weights)
+    if set(weights) - set(MATCH_WEIGHTS) or min(weights.values(), default=0) < 0:
+        raise ValueError(f"match_weights must map some of {sorted(MATCH_WEIGHTS)} to "
+                         f"non-negative weights, got {match_weights!r}")
     reference = reference_observables(xr[:, 0].numpy()) if lambda_match > 0 else None
-    zero = torch.zeros(())
+    floor_ref, tail_ref, hist_ref = floor_observables(xr), tail_observables(xr), value_histogram(xr)
     total = epochs * n_batches
     ema = Generator(hidden, layers)
     ema.load_state_dict(gen.state_dict())
@@ -407,7 +550,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         g = torch.Generator().manual_seed(seed * 1000 + epoch)
         order_a = torch.randperm(len(xa), generator=g)
         order_r = torch.randperm(len(xr), generator=g)
-        sums = np.zeros(8)
+        sums: dict[str, float] = {}
         gen.train()
         disc.train()
         for i in _progress(range(n_batches), enabled=progress, desc=f"TAN epoch {epoch}",
@@ -418,7 +561,8 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
             a = xa[order_a[i * batch_size:(i + 1) * batch_size]]
             idx = torch.arange(i * batch_size, i * batch_size + len(a)) % len(xr)
             r = xr[order_r[idx]]
-            fake = gen(a, torch.randn(a.shape, generator=g))
+            resp = gen.response(a, torch.randn(a.shape, generator=g))
+            fake = _round_ste(resp)
             d_real, d_fake = disc(r), disc(fake.detach())
             loss_d = _d_loss(d_real, True) + _d_loss(d_fake, False)
             opt_d.zero_grad()
@@ -427,23 +571,31 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
             adv = _d_loss(disc(fake), True)
             charge, position = constraint_losses(a, fake, charge_tolerance)
             loss_g = adv + lambda_charge * charge + lambda_position * position
-            m_size = m_charge = m_pixels = zero
+            terms: dict[str, torch.Tensor] = {}
             if lambda_match > 0:  # (0: exactly the adversarial TAN of the seed deck)
-                m_size, m_charge, m_pixels = matching_losses(fake, r, reference)
-                loss_g = loss_g + lambda_match * (w_size * m_size + w_charge * m_charge
-                                                  + w_pixels * m_pixels)
+                terms = dict(zip(("size", "charge", "pixels"),
+                                 matching_losses(fake, r, reference), strict=True))
+                if weights.get("floor", 0) > 0:
+                    terms["floor"] = floor_loss(resp, floor_ref)
+                if weights.get("tail", 0) > 0:
+                    terms["tail"] = tail_loss(resp, tail_ref)
+                if weights.get("histogram", 0) > 0:
+                    terms["histogram"] = histogram_loss(resp, hist_ref)
+                loss_g = loss_g + lambda_match * sum(weights.get(k, 0.0) * v
+                                                     for k, v in terms.items())
             opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()
             update_average(ema, gen, ema_decay)
             acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
-            sums += [loss_d.item(), adv.item(), charge.item(), position.item(), acc.item(),
-                     m_size.item(), m_charge.item(), m_pixels.item()]
-        m = sums / n_batches
-        history.append(epoch, train_loss=m[0] + m[1], lr=opt_g.param_groups[0]["lr"],
-                       seconds=time.perf_counter() - t0, d_loss=m[0], g_adversarial=m[1],
-                       g_charge=m[2], g_position=m[3], d_accuracy=m[4], g_match_size=m[5],
-                       g_match_charge=m[6], g_match_pixels=m[7])
+            record = {"d_loss": loss_d, "g_adversarial": adv, "g_charge": charge,
+                      "g_position": position, "d_accuracy": acc,
+                      **{f"g_match_{k}": v for k, v in terms.items()}}
+            for k, v in record.items():
+                sums[k] = sums.get(k, 0.0) + v.item() / n_batches
+        history.append(epoch, train_loss=sums["d_loss"] + sums["g_adversarial"],
+                       lr=opt_g.param_groups[0]["lr"], seconds=time.perf_counter() - t0,
+                       **sums)
         if ckpt is not None:
             ckpt.save(gen, opt_g, epoch=epoch, history=history,
                       extra={"disc": disc.state_dict(), "opt_d": opt_d.state_dict(),
