@@ -229,3 +229,18 @@ def test_train_tan_rejects_unknown_matching_losses(frames):
     approx, real = frames
     with pytest.raises(ValueError, match="match_weights"):
         train_tan(approx, real, epochs=1, match_weights={"sizes": 1.0}, progress=False)
+
+
+def test_value_histogram_and_its_log_distance():
+    from cosmicbook.crayfis.tan import histogram_loss, value_histogram
+
+    x = torch.tensor([0.0, 1.0, 1.0, 3.0, 20.0, 200.0]).view(1, 1, 2, 3)
+    h = value_histogram(x, n_bins=5)
+    assert h.tolist() == pytest.approx([1 / 6, 2 / 6, 0.0, 1 / 6, 2 / 6])  # last bin: >= 4
+    assert torch.allclose(value_histogram(x, 5, temperature=0.02), h, atol=1e-6)
+    assert histogram_loss(x, h, temperature=0.02).item() == pytest.approx(0.0, abs=1e-3)
+    shifted = (x + 1.0).requires_grad_(True)
+    loss = histogram_loss(shifted, h, temperature=0.3)
+    assert loss.item() > 1.0  # an empty bin against a full one costs log(1 / 1e-4) / bins
+    loss.backward()
+    assert torch.isfinite(shifted.grad).all() and shifted.grad.abs().sum() > 0

@@ -345,6 +345,14 @@ def matching_losses(fake: torch.Tensor, real: torch.Tensor,
             quantile_w1(charge_f, reference[1]) / ADU_SCALE, pixels)
 
 
+def _step(x: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``x > 0`` as 0/1, or its soft version ``sigmoid(x / temperature)`` when
+    ``temperature > 0`` (the counts of the noise-floor losses)."""
+    if temperature > 0:
+        return torch.sigmoid(x / temperature)
+    return (x > 0).to(x.dtype)
+
+
 #: Pixel values (ADU) at which :func:`floor_observables` measures each frame's distribution.
 FLOOR_LEVELS = (0.5, 1.5, 2.5, 3.5, 4.5)
 
@@ -367,11 +375,7 @@ def floor_observables(values: torch.Tensor, levels=FLOOR_LEVELS,
     torch.Tensor, shape (batch, len(levels))
     """
     lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
-    if temperature > 0:
-        below = torch.sigmoid((lv - values) / temperature)
-    else:
-        below = (values < lv).to(values.dtype)
-    return below.mean(dim=(2, 3))
+    return _step(lv - values, temperature).mean(dim=(2, 3))
 
 
 def floor_loss(response: torch.Tensor, reference: torch.Tensor,
@@ -407,11 +411,7 @@ def value_histogram(values: torch.Tensor, n_bins: int = 16,
     gradient through values before rounding.
     """
     edges = torch.arange(n_bins, dtype=values.dtype) - 0.5
-    v = values.reshape(-1, 1)
-    if temperature > 0:
-        above = torch.sigmoid((v - edges) / temperature)
-    else:
-        above = (v > edges).to(values.dtype)
+    above = _step(values.reshape(-1, 1) - edges, temperature)
     above = torch.cat([above, torch.zeros_like(above[:, :1])], dim=1)
     return (above[:, :-1] - above[:, 1:]).mean(dim=0)
 
@@ -451,11 +451,7 @@ def tail_observables(values: torch.Tensor, levels=TAIL_LEVELS,
     """
     med = torch.round(values.detach()).flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
     lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
-    if temperature > 0:
-        above = torch.sigmoid((values - med - lv) / temperature)
-    else:
-        above = (values - med > lv).to(values.dtype)
-    return torch.log1p(above.sum(dim=(2, 3)))
+    return torch.log1p(_step(values - med - lv, temperature).sum(dim=(2, 3)))
 
 
 def tail_loss(response: torch.Tensor, reference: torch.Tensor,
@@ -463,6 +459,8 @@ def tail_loss(response: torch.Tensor, reference: torch.Tensor,
     """Mean over the levels of the W1 distance between :func:`tail_observables` of generated
     frames (soft, values before rounding) and of real ones (``reference``, shape (n, levels))."""
     obs = tail_observables(response, temperature=temperature)
+    if obs.shape[1] != reference.shape[1]:
+        raise ValueError(f"reference has {reference.shape[1]} levels, expected {obs.shape[1]}")
     return torch.stack([quantile_w1(obs[:, k], reference[:, k])
                         for k in range(obs.shape[1])]).mean()
 
