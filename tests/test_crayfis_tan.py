@@ -244,3 +244,13 @@ def test_value_histogram_and_its_log_distance():
     assert loss.item() > 1.0  # an empty bin against a full one costs log(1 / 1e-4) / bins
     loss.backward()
     assert torch.isfinite(shifted.grad).all() and shifted.grad.abs().sum() > 0
+
+
+def test_train_tan_records_the_matching_losses_it_uses(frames):
+    approx, real = frames
+    _, _, plain = train_tan(approx, real, epochs=1, lambda_match=0.0, progress=False)
+    assert not [k for k in plain.keys() if k.startswith("g_match_")]  # the seed deck's TAN
+    _, _, full = train_tan(approx, real, epochs=1, progress=False)
+    names = {"size", "charge", "pixels", "floor", "tail", "histogram"}
+    assert {k for k in full.keys() if k.startswith("g_match_")} == {f"g_match_{n}" for n in names}
+    assert all(np.isfinite(full[f"g_match_{n}"][0]) for n in names)

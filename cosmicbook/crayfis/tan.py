@@ -536,8 +536,10 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     if set(weights) - set(MATCH_WEIGHTS) or min(weights.values(), default=0) < 0:
         raise ValueError(f"match_weights must map some of {sorted(MATCH_WEIGHTS)} to "
                          f"non-negative weights, got {match_weights!r}")
-    reference = reference_observables(xr[:, 0].numpy()) if lambda_match > 0 else None
-    floor_ref, tail_ref, hist_ref = floor_observables(xr), tail_observables(xr), value_histogram(xr)
+    if lambda_match > 0:  # statistics of all the real training frames, computed once
+        reference = reference_observables(xr[:, 0].numpy())
+        floor_ref, tail_ref, hist_ref = (floor_observables(xr), tail_observables(xr),
+                                         value_histogram(xr))
     total = epochs * n_batches
     ema = Generator(hidden, layers)
     ema.load_state_dict(gen.state_dict())
