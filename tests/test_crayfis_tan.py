@@ -15,7 +15,7 @@ from cosmicbook.crayfis import (
     train_tan,
     transform,
 )
-from cosmicbook.crayfis.tan import constraint_losses
+from cosmicbook.crayfis.tan import calibrate_adc, constraint_losses
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,25 @@ def test_generator_output_is_integer_and_differentiable():
         gen(x[:, 0], x[:, 0])
     frame, patch = Discriminator(4)(x)
     assert frame.shape == (2,) and patch.shape == (2, 10, 10)
+
+
+def test_generator_noise_is_independent_from_pixel_to_pixel():
+    # the noise input joins after the 3 x 3 convolution: a change of z at one pixel moves that
+    # pixel only, while a change of the frame reaches its neighbours (cross-talk)
+    torch.manual_seed(0)
+    gen = Generator(hidden=8, layers=3)
+    torch.nn.init.normal_(gen.out.weight, std=0.5)
+    x = torch.full((1, 1, 9, 9), 3.0)
+    z = torch.randn_like(x)
+    base = gen.response(x, z)
+    z2 = z.clone()
+    z2[0, 0, 4, 4] += 3.0
+    changed = (gen.response(x, z2) - base).abs()[0, 0] > 1e-6
+    assert changed[4, 4] and changed.sum() == 1
+    x2 = x.clone()
+    x2[0, 0, 4, 4] = 40.0
+    reached = (gen.response(x2, z) - base).abs()[0, 0] > 1e-6
+    assert reached[3:6, 3:6].all() and reached.sum() == 9
 
 
 def test_constraints():
@@ -210,19 +229,29 @@ def test_tail_observables_count_pixels_far_above_the_median():
     from cosmicbook.crayfis.tan import TAIL_LEVELS, tail_loss, tail_observables
 
     x = torch.ones(2, 1, 10, 10)
-    x[0, 0, 0, :3] = 4.0  # three pixels 3 ADU above the median of 1
-    x[0, 0, 1, 0] = 6.0  # one 5 ADU above
-    obs = tail_observables(x)
-    assert obs.shape == (2, len(TAIL_LEVELS))
-    assert torch.allclose(obs[0], torch.log1p(torch.tensor([4.0, 1.0, 1.0])))
-    assert obs[1].tolist() == [0.0, 0.0, 0.0]
+    x[0, 0, 0, 0] = 4.0  # isolated pixels 3, 4, 3 and 6 ADU above the median of 1
+    x[0, 0, 5, 5] = 5.0
+    x[0, 0, 9, 9] = 4.0
+    x[0, 0, 0, 9] = 7.0
+    x[0, 0, 5, 0:3] = 6.0  # a short track: no pixel of it is isolated
+    x[0, 0, 7, 7] = 3.0  # 2 ADU above the median: isolates neither (9, 9) nor itself counts
+    levels = (2.5, 3.5, 4.5, 5.5)
+    obs = tail_observables(x, levels)
+    assert obs.shape == (2, 4)
+    assert tail_observables(x).shape == (2, len(TAIL_LEVELS))
+    assert torch.allclose(obs[0], torch.log1p(torch.tensor([4.0, 2.0, 1.0, 1.0])))
+    assert obs[1].tolist() == [0.0] * 4
+    x[0, 0, 8, 8] = 3.0  # now (9, 9) has a neighbour 2 ADU above the median: not isolated
+    assert torch.allclose(tail_observables(x, levels)[0],
+                          torch.log1p(torch.tensor([3.0, 2.0, 1.0, 1.0])))
+    x[0, 0, 8, 8] = 1.0
     ref = tail_observables(x)
     assert tail_loss(x, ref, temperature=0.02).item() == pytest.approx(0.0, abs=1e-3)
     light = torch.ones_like(x).requires_grad_(True)  # no tail at all: seen, and pushed up
     loss = tail_loss(light + 0.0, ref, temperature=0.5)
     assert loss.item() > 0.2
-    loss.backward()
-    assert light.grad.sum() < 0
+    loss.backward()  # the frame matched to the reference with a tail is pushed up
+    assert light.grad.sum(dim=(1, 2, 3)).min() < -1e-4
 
 
 def test_train_tan_rejects_unknown_matching_losses(frames):
@@ -254,3 +283,35 @@ def test_train_tan_records_the_matching_losses_it_uses(frames):
     names = {"size", "charge", "pixels", "floor", "tail", "histogram"}
     assert {k for k in full.keys() if k.startswith("g_match_")} == {f"g_match_{n}" for n in names}
     assert all(np.isfinite(full[f"g_match_{n}"][0]) for n in names)
+
+
+def test_quantize_rounds_until_calibrated():
+    gen = Generator(hidden=4, layers=2)
+    r = torch.tensor([0.0, 0.49, 0.5, 1.7, 254.4, 255.0])
+    assert gen.quantize(r).tolist() == [0.0, 0.0, 1.0, 2.0, 254.0, 255.0]
+
+
+def test_calibrate_adc_matches_the_real_pixel_histogram(frames):
+    approx, real = frames
+    torch.manual_seed(1)
+    gen = Generator(hidden=4, layers=2)
+    torch.nn.init.normal_(gen.out.weight, std=0.05)  # a generator that adds some noise
+    gen.out.bias.data.fill_(0.02)
+
+    def hist(x):
+        return np.bincount(np.asarray(x).ravel(), minlength=256)[:8] / np.asarray(x).size
+
+    before = np.abs(hist(transform(gen, approx, seed=5)) - hist(real)).max()
+    assert before > 0.1  # the approximate readout's floor is ~1 ADU too low
+    assert calibrate_adc(gen, approx, real, seed=3) is gen
+    assert torch.all(gen.adc_levels[1:] >= gen.adc_levels[:-1])
+    after = transform(gen, approx, seed=5)  # other noise than the fit's
+    assert np.abs(hist(after) - hist(real)).max() < 0.02
+    assert after.max() <= real.max()  # codes the real frames never reach are not produced
+    # a monotone map: brighter before, brighter (or equal) after
+    x = torch.as_tensor(approx[:4], dtype=torch.float32)[:, None]
+    resp = gen.response(x, gen.sample_noise(x, torch.Generator().manual_seed(0)))
+    order = torch.argsort(resp.flatten())
+    assert torch.all(torch.diff(gen.quantize(resp).flatten()[order]) >= 0)
+    with pytest.raises(ValueError, match="differ in size"):
+        calibrate_adc(gen, approx, real[:, :20])

@@ -12,8 +12,8 @@ The chapter's workflow:
    :func:`fit_temperature`, :func:`weak_to_posterior` (the mixture formula) and
    :func:`estimate_fractions`, chained by :func:`weak_experiment` and
    :func:`oracle_experiment`; :func:`track_probability` with the shipped weights;
-3. the Transformation Adversarial Network: :func:`train_tan`, :func:`transform` (its losses
-   in :mod:`cosmicbook.crayfis.tan`);
+3. the Transformation Adversarial Network: :func:`train_tan`, :func:`calibrate_adc`,
+   :func:`transform` (its losses in :mod:`cosmicbook.crayfis.tan`);
 4. metrics: :func:`roc_auc`, :func:`reliability`, :func:`expected_calibration_error`,
    :func:`distribution_distances`, :func:`classifier_two_sample_test`, and ``plot_*``.
 """
@@ -71,7 +71,13 @@ from cosmicbook.crayfis.plotting import (
 )
 from cosmicbook.crayfis.profiles import PROFILES
 from cosmicbook.crayfis.readout import HiddenReadout, Readout, jpeg_like
-from cosmicbook.crayfis.tan import Discriminator, Generator, train_tan, transform
+from cosmicbook.crayfis.tan import (
+    Discriminator,
+    Generator,
+    calibrate_adc,
+    train_tan,
+    transform,
+)
 from cosmicbook.crayfis.training import (
     Calibration,
     fit_temperature,
@@ -134,6 +140,7 @@ __all__ = [
     "to_input",
     "track_probability",
     "train_classifier",
+    "calibrate_adc",
     "train_tan",
     "transform",
     "weak_experiment",

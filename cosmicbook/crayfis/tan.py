@@ -6,10 +6,15 @@ a discriminator ``D`` tells transformed frames from real ones; constraints ``L0`
 transformation faithful. Here
 
 * ``G`` is residual and fully convolutional: ``G(x, z) = x + c(x, z)`` with ``x`` the
-  approximate frame (ADU / :data:`ADU_SCALE`) and ``z`` a map of Gaussian noise, so it can
-  add the noise the approximation lacks; its output is rounded to integer ADU with a
-  straight-through estimator (real frames are 8-bit integers, and a discriminator would
-  otherwise spot fractional values) and limited to 0-255;
+  approximate frame (ADU / :data:`ADU_SCALE`) and ``z`` maps of Gaussian noise, so it can
+  add the noise the approximation lacks. Its one 3 x 3 convolution (cross-talk, blooming)
+  sees only the signal more than :data:`SIGNAL_THRESHOLD` ADU above the frame's median, and
+  the noise joins pixel by pixel after it: a first version that convolved the whole frame
+  and the noise made neighbouring pixels' noise correlated (and anisotropic), which a
+  two-sample classifier spots at once. Its output goes through an ADC to integer ADU with a
+  straight-through gradient (real frames are 8-bit integers, and a discriminator would
+  otherwise spot fractional values); the ADC's levels are half-integers during training and
+  are then fitted to the real frames' pixel-value histogram (:func:`calibrate_adc`);
 * ``D`` is a small spectrally normalised CNN that sees each frame on a logarithmic and a
   linear scale and answers per frame and per 4 x 4-pixel patch (:class:`Discriminator`),
   trained with the binary cross-entropy (non-saturating generator loss, as in Goodfellow et
@@ -33,10 +38,10 @@ transformation faithful. Here
   *median* and a classifier counts noise pixels: :func:`floor_loss` (per frame, the fractions
   of pixels below 0.5, 1.5, ... 4.5 ADU: a floor 0.1 ADU too high moves most frames' median
   up by one ADU, and every cluster shrinks), :func:`tail_loss` (per frame, the number of
-  pixels 3, 4 and 5 ADU above the median: the read noise's tails) and
-  :func:`histogram_loss` (the log pixel-value histogram of the batch, 0-15 ADU). They act on
-  the generator's values before rounding (:meth:`Generator.response`) through soft,
-  sigmoid-edged counts.
+  *isolated* pixels 3 to 8 ADU above the median: the read noise's tails, which tracks would
+  hide) and :func:`histogram_loss` (the log pixel-value histogram of the batch, 0-15 ADU).
+  They act on the generator's values before rounding (:meth:`Generator.response`) through
+  soft, sigmoid-edged counts.
 
 Real and approximate frames come from *different* interaction draws (unpaired training).
 """
@@ -56,23 +61,22 @@ from cosmicbook.core.training import Checkpoint, History, update_average
 from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
-__all__ = ["ADU_SCALE", "FLOOR_LEVELS", "MATCH_WEIGHTS", "TAIL_LEVELS", "Discriminator",
-           "Generator", "constraint_losses", "floor_loss", "floor_observables",
-           "frame_observables", "histogram_loss", "matching_losses", "quantile_w1",
-           "reference_observables", "tail_loss", "tail_observables", "train_tan", "transform",
-           "value_histogram"]
+__all__ = ["ADU_SCALE", "FLOOR_LEVELS", "MATCH_WEIGHTS", "SIGNAL_THRESHOLD", "TAIL_LEVELS",
+           "Discriminator", "Generator", "calibrate_adc", "constraint_losses", "floor_loss",
+           "floor_observables", "frame_observables", "histogram_loss", "matching_losses",
+           "quantile_w1", "reference_observables", "tail_loss", "tail_observables",
+           "train_tan", "transform", "value_histogram"]
 
 #: Default weights of the distribution-matching losses in :func:`train_tan`.
-MATCH_WEIGHTS = {"size": 2.0, "charge": 1.0, "pixels": 2.0, "floor": 1.0, "tail": 1.0,
+MATCH_WEIGHTS = {"size": 2.0, "charge": 1.0, "pixels": 2.0, "floor": 1.0, "tail": 3.0,
                  "histogram": 3.0}
 
 #: The generator works on ADU / ADU_SCALE.
 ADU_SCALE = 16.0
 
-
-def _round_ste(x: torch.Tensor) -> torch.Tensor:
-    """Round to integers in the forward pass, identity gradient in the backward pass."""
-    return x + (torch.round(x) - x).detach()
+#: The generator's 3 x 3 convolution sees the signal more than this many ADU above the frame's
+#: median (the approximate readout's noise stays below it).
+SIGNAL_THRESHOLD = 2.0
 
 
 class Generator(nn.Module):
@@ -81,50 +85,88 @@ class Generator(nn.Module):
     Parameters
     ----------
     hidden : int
-        Channels of the hidden 3 x 3 convolutions.
+        Channels of the hidden layers.
     layers : int
-        Hidden layers: one 3 x 3 convolution, then ``layers - 1`` pointwise (1 x 1) ones; the
-        receptive field is 3 x 3 pixels, enough for cross-talk and blooming.
+        Hidden layers: one 3 x 3 convolution of the frame, then ``layers - 1`` pointwise
+        (1 x 1) ones that also take the noise; the receptive field is 3 x 3 pixels, enough
+        for cross-talk and blooming.
+    noise_channels : int
+        Gaussian noise maps per frame. The noise joins after the 3 x 3 convolution, so the
+        noise the generator makes is independent from pixel to pixel (a sensor's read and
+        shot noise are); several maps let the pointwise layers shape non-Gaussian noise
+        (e.g. a scale mixture, which has heavy tails).
 
     Notes
     -----
     ``forward(adu, z)``: ``adu`` of shape ``(batch, 1, h, w)`` in ADU (float), ``z`` Gaussian
-    noise of the same shape; returns transformed integer-valued ADU in [0, 255]. The last
-    layer starts at zero, so the untrained generator is the identity.
+    noise of shape ``(batch, noise_channels, h, w)`` (:meth:`sample_noise`); returns
+    transformed integer-valued ADU in [0, 255]. The last layer starts at zero, so the
+    untrained generator is the identity.
     """
 
-    def __init__(self, hidden: int = 16, layers: int = 3):
+    def __init__(self, hidden: int = 16, layers: int = 3, noise_channels: int = 1):
         super().__init__()
-        if int(hidden) < 1 or int(layers) < 1:
-            raise ValueError(f"hidden and layers must be positive, got {hidden!r}, {layers!r}")
+        if int(hidden) < 1 or int(layers) < 1 or int(noise_channels) < 1:
+            raise ValueError(f"hidden, layers and noise_channels must be positive, got "
+                             f"{hidden!r}, {layers!r}, {noise_channels!r}")
         self.hidden, self.layers = int(hidden), int(layers)
-        # one 3 x 3 convolution (cross-talk, blooming: nearest neighbours), then per-pixel
-        # 1 x 1 layers (gain curve, noise model)
-        mods: list[nn.Module] = [nn.Conv2d(3, self.hidden, 3, padding=1), nn.LeakyReLU(0.2)]
+        self.noise_channels = int(noise_channels)
+        # the 3 x 3 convolution sees only the frame (cross-talk, blooming: nearest
+        # neighbours); the noise z joins per pixel, so the noise it makes is independent from
+        # pixel to pixel, as a sensor's read and shot noise are; then 1 x 1 layers (gain
+        # curve, noise model)
+        self.context = nn.Sequential(nn.Conv2d(2, self.hidden, 3, padding=1), nn.LeakyReLU(0.2))
+        mods: list[nn.Module] = []
+        width = self.hidden + 2 + self.noise_channels
         for _ in range(self.layers - 1):
-            mods += [nn.Conv2d(self.hidden, self.hidden, 1), nn.LeakyReLU(0.2)]
+            mods += [nn.Conv2d(width, self.hidden, 1), nn.LeakyReLU(0.2)]
+            width = self.hidden
         self.body = nn.Sequential(*mods)
-        self.out = nn.Conv2d(self.hidden, 1, 1)
+        self.out = nn.Conv2d(width, 1, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        # the ADC: response values at which the output steps from k to k + 1 ADU (rounding
+        # until :func:`calibrate_adc` fits them)
+        self.register_buffer("adc_levels", torch.arange(255, dtype=torch.float32) + 0.5)
 
     def response(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The transformed frames before the rounding to integer ADU (in [0, 255])."""
-        if adu.ndim != 4 or adu.shape[1] != 1 or z.shape != adu.shape:
-            raise ValueError(f"expected adu and z of shape (batch, 1, h, w), got "
-                             f"{tuple(adu.shape)} and {tuple(z.shape)}")
+        if (adu.ndim != 4 or adu.shape[1] != 1 or z.ndim != 4
+                or z.shape != (adu.shape[0], self.noise_channels, *adu.shape[2:])):
+            raise ValueError(f"expected adu of shape (batch, 1, h, w) and z of shape (batch, "
+                             f"{self.noise_channels}, h, w), got {tuple(adu.shape)} and "
+                             f"{tuple(z.shape)}")
         u = adu / ADU_SCALE
-        # linear (gains) and logarithmic (noise floor) views of the frame, and the noise
-        inputs = torch.cat([u, torch.log1p(adu) / INPUT_SCALE, z], dim=1)
-        corr = self.out(self.body(inputs))
+        # linear (gains) and logarithmic (noise floor) views of the frame, pixel by pixel;
+        # the 3 x 3 convolution sees only the signal above the noise floor, so that the
+        # neighbours' noise does not leak into a pixel (the noise stays uncorrelated)
+        views = torch.cat([u, torch.log1p(adu) / INPUT_SCALE], dim=1)
+        floor = adu.flatten(1).median(dim=1).values.view(-1, 1, 1, 1) + SIGNAL_THRESHOLD
+        signal = F.relu(adu - floor)
+        context = self.context(torch.cat([signal / ADU_SCALE,
+                                          torch.log1p(signal) / INPUT_SCALE], dim=1))
+        corr = self.out(self.body(torch.cat([context, views, z], dim=1)))
         return torch.clamp((u + corr) * ADU_SCALE, 0.0, 255.0)
 
+    def quantize(self, response: torch.Tensor) -> torch.Tensor:
+        """Integer ADU from :meth:`response` through the ADC levels (identity gradient)."""
+        levels = self.adc_levels.to(response.dtype)
+        q = torch.searchsorted(levels, response.contiguous(), right=True).to(response.dtype)
+        return response + (q - response).detach()
+
     def forward(self, adu: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return _round_ste(self.response(adu, z))
+        return self.quantize(self.response(adu, z))
+
+    def sample_noise(self, adu: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Gaussian noise ``z`` for frames ``adu`` of shape ``(batch, 1, h, w)``."""
+        shape = (adu.shape[0], self.noise_channels, *adu.shape[2:])
+        return torch.randn(shape, generator=generator)
 
     def config(self) -> dict:
         """Constructor arguments."""
-        return {"hidden": self.hidden, "layers": self.layers}
+        return {"hidden": self.hidden, "layers": self.layers,
+                "noise_channels": self.noise_channels}
 
 
 class Discriminator(nn.Module):
@@ -434,24 +476,38 @@ def histogram_loss(response: torch.Tensor, reference: torch.Tensor,
 
 
 #: Levels above a frame's median (ADU) at which :func:`tail_observables` counts pixels.
-TAIL_LEVELS = (2.5, 3.5, 4.5)
+TAIL_LEVELS = (2.5, 3.5, 4.5, 5.5, 6.5, 7.5)
+
+
+def _neighbour_max(values: torch.Tensor) -> torch.Tensor:
+    """The largest of each pixel's 8 neighbours (``-inf`` outside the frame)."""
+    h, w = values.shape[-2:]
+    padded = F.pad(values, (1, 1, 1, 1), value=-math.inf)
+    shifts = [padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+              for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    return torch.stack(shifts).amax(dim=0)
 
 
 def tail_observables(values: torch.Tensor, levels=TAIL_LEVELS,
-                     temperature: float = 0.0) -> torch.Tensor:
-    """``log(1 + n)``, ``n`` the pixels of a frame more than each level above its median.
+                     temperature: float = 0.0, isolation: float = 1.0) -> torch.Tensor:
+    """``log(1 + n)``, ``n`` a frame's *isolated* pixels more than each level above its median.
 
     The read noise's tails: an empty real frame holds a handful of pixels 3 ADU or more above
     its median, a light-tailed noise model almost none; a classifier counts them at once.
-    The median is that of the (rounded) values, without gradient.
+    Only isolated pixels count (none of the 8 neighbours more than ``isolation`` ADU above
+    the median), so that tracks, which dominate these counts in frames that have one, do not
+    hide the noise's tails. The median and the isolation use the (rounded) values, without
+    gradient.
 
     Returns
     -------
     torch.Tensor, shape (batch, len(levels))
     """
-    med = torch.round(values.detach()).flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    rounded = torch.round(values.detach())
+    med = rounded.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    isolated = (_neighbour_max(rounded) - med <= isolation).to(values.dtype)
     lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
-    return torch.log1p(_step(values - med - lv, temperature).sum(dim=(2, 3)))
+    return torch.log1p((_step(values - med - lv, temperature) * isolated).sum(dim=(2, 3)))
 
 
 def tail_loss(response: torch.Tensor, reference: torch.Tensor,
@@ -475,10 +531,10 @@ def _as_tensor(frames) -> torch.Tensor:
 
 
 def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float = 1e-3,
-              hidden: int = 16, layers: int = 3, d_hidden: int = 16, lambda_charge: float = 10.0,
-              lambda_position: float = 1.0, charge_tolerance: float = 0.5,
-              lambda_match: float = 1.0,
-              match_weights: dict[str, float] | None = None,
+              hidden: int = 16, layers: int = 3, noise_channels: int = 1, d_hidden: int = 16,
+              lambda_charge: float = 10.0, lambda_position: float = 1.0,
+              charge_tolerance: float = 0.5, lambda_match: float = 1.0,
+              match_weights: dict[str, float] | None = None, calibrate: bool = True,
               ema_decay: float = 0.99, seed: int = 0, checkpoint=None, progress: bool | None = None
               ) -> tuple[Generator, Discriminator, History]:
     """Train a TAN on unpaired approximate and real frames (CPU or wherever torch runs).
@@ -493,7 +549,8 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     training frames). Adam with ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate
     to 0 over all steps. The generator returned is an exponential moving average of the
     trained one (``ema_decay`` per step), which smooths out the oscillations of adversarial
-    training.
+    training, and with ``calibrate`` its ADC levels are then fitted to the training frames
+    (:func:`calibrate_adc`).
     The history records per epoch the mean losses and the discriminator's accuracy; a
     ``checkpoint`` (a :class:`~cosmicbook.core.training.Checkpoint`) is written after every
     epoch and a re-run resumes from it.
@@ -503,6 +560,8 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     approx, real : array_like, shape (n, h, w) and (m, h, w)
         Frames (ADU) from the approximate readout and from the real phone; an epoch runs over
         ``approx`` once, with real frames drawn in a shuffled cycle.
+    hidden, layers, noise_channels : int
+        The :class:`Generator`'s; ``d_hidden`` the :class:`Discriminator`'s width.
     lambda_match : float
         Weight of the distribution-matching losses (0: adversarial loss and constraints only,
         the seed deck's TAN).
@@ -521,7 +580,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         raise ValueError(f"approximate and real frames differ in size: {tuple(xa.shape)} and "
                          f"{tuple(xr.shape)}")
     torch.manual_seed(seed)
-    gen, disc = Generator(hidden, layers), Discriminator(d_hidden)
+    gen, disc = Generator(hidden, layers, noise_channels), Discriminator(d_hidden)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9))
     history, start = History(), 0
@@ -541,7 +600,7 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
         floor_ref, tail_ref, hist_ref = (floor_observables(xr), tail_observables(xr),
                                          value_histogram(xr))
     total = epochs * n_batches
-    ema = Generator(hidden, layers)
+    ema = Generator(hidden, layers, noise_channels)
     ema.load_state_dict(gen.state_dict())
     if ckpt is not None and ckpt.exists():
         ema.load_state_dict(state["extra"]["ema"])
@@ -561,8 +620,8 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
             a = xa[order_a[i * batch_size:(i + 1) * batch_size]]
             idx = torch.arange(i * batch_size, i * batch_size + len(a)) % len(xr)
             r = xr[order_r[idx]]
-            resp = gen.response(a, torch.randn(a.shape, generator=g))
-            fake = _round_ste(resp)
+            resp = gen.response(a, gen.sample_noise(a, g))
+            fake = gen.quantize(resp)
             d_real, d_fake = disc(r), disc(fake.detach())
             loss_d = _d_loss(d_real, True) + _d_loss(d_fake, False)
             opt_d.zero_grad()
@@ -602,7 +661,55 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
                              "ema": ema.state_dict()})
     ema.eval()
     disc.eval()
+    if calibrate:
+        calibrate_adc(ema, xa[:, 0], xr[:, 0], seed=seed)
     return ema, disc, history
+
+
+def calibrate_adc(generator: Generator, approx, real, seed: int = 0,
+                  batch_size: int = 512) -> Generator:
+    """Fit the generator's ADC levels to real frames (quantile mapping), in place.
+
+    A real ADC's codes are not all one step wide. Here the level at which the output steps
+    from ``k`` to ``k + 1`` ADU is set to the quantile of the generator's values before
+    rounding (:meth:`Generator.response`, on ``approx`` with seeded noise) at the fraction of
+    real pixels at or below ``k`` ADU, so that the pooled pixel-value histogram of the
+    generated frames is that of ``real`` (the classical quantile mapping of simulation
+    output). A monotone map of values: it moves no pixel past another. Codes that ``real``
+    never reaches are never produced.
+
+    Parameters
+    ----------
+    generator : Generator
+        A trained generator; its ``adc_levels`` are replaced.
+    approx, real : array_like, shape (n, h, w) and (m, h, w)
+        Training frames of the two readouts (unpaired).
+    seed : int
+        Seeds the generator's noise.
+
+    Returns
+    -------
+    Generator
+        ``generator``, calibrated.
+    """
+    x, xr = _as_tensor(approx), _as_tensor(real)
+    if x.shape[1:] != xr.shape[1:]:
+        raise ValueError(f"approximate and real frames differ in size: {tuple(x.shape)} and "
+                         f"{tuple(xr.shape)}")
+    g = torch.Generator().manual_seed(seed)
+    was = generator.training
+    generator.eval()
+    with torch.no_grad():
+        resp = torch.cat([generator.response(a, generator.sample_noise(a, g))
+                          for a in torch.split(x, batch_size)])
+    generator.train(was)
+    values = xr.round().clamp(0, 255).to(torch.int64).flatten()
+    cdf = np.cumsum(np.bincount(values.numpy(), minlength=256)[:255]) / values.numel()
+    levels = np.quantile(resp.flatten().double().numpy(), np.clip(cdf, 0.0, 1.0))
+    levels[cdf <= 0] = -np.inf  # no real value this low: the code is never produced
+    levels[cdf >= 1] = np.inf
+    generator.adc_levels.copy_(torch.as_tensor(levels, dtype=torch.float32))
+    return generator
 
 
 def transform(generator: Generator, frames, seed: int = 0,
@@ -629,6 +736,6 @@ def transform(generator: Generator, frames, seed: int = 0,
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
             a = x[start:start + batch_size]
-            out.append(generator(a, torch.randn(a.shape, generator=g)))
+            out.append(generator(a, generator.sample_noise(a, g)))
     generator.train(was)
     return torch.cat(out)[:, 0].numpy().astype(np.uint8)
