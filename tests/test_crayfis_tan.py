@@ -42,6 +42,13 @@ def test_generator_output_is_integer_and_differentiable():
     assert gen.out.weight.grad.abs().sum() > 0  # the straight-through rounding passes gradients
     with pytest.raises(ValueError, match="shape"):
         gen(x[:, 0], x[:, 0])
+    two = Generator(hidden=4, layers=2, noise_channels=2)
+    z = two.sample_noise(x, torch.Generator().manual_seed(0))
+    assert z.shape == (2, 2, 40, 40) and two(x, z).shape == x.shape
+    with pytest.raises(ValueError, match="noise_channels"):
+        Generator(noise_channels=0)
+    with pytest.raises(ValueError, match=r"z of shape \(batch, 2"):
+        two(x, torch.randn_like(x))
     frame, patch = Discriminator(4)(x)
     assert frame.shape == (2,) and patch.shape == (2, 10, 10)
 
