@@ -111,10 +111,10 @@ class Generator(nn.Module):
                              f"{hidden!r}, {layers!r}, {noise_channels!r}")
         self.hidden, self.layers = int(hidden), int(layers)
         self.noise_channels = int(noise_channels)
-        # the 3 x 3 convolution sees only the frame (cross-talk, blooming: nearest
-        # neighbours); the noise z joins per pixel, so the noise it makes is independent from
-        # pixel to pixel, as a sensor's read and shot noise are; then 1 x 1 layers (gain
-        # curve, noise model)
+        # the 3 x 3 convolution sees only the signal above the noise floor (cross-talk,
+        # blooming: nearest neighbours); the frame's own pixel and the noise z join per
+        # pixel, so the noise it makes is independent from pixel to pixel, as a sensor's read
+        # and shot noise are; then 1 x 1 layers (gain curve, noise model)
         self.context = nn.Sequential(nn.Conv2d(2, self.hidden, 3, padding=1), nn.LeakyReLU(0.2))
         mods: list[nn.Module] = []
         width = self.hidden + 2 + self.noise_channels
@@ -666,6 +666,22 @@ def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float 
     return ema, disc, history
 
 
+def _apply(generator: Generator, x: torch.Tensor, seed: int, batch_size: int,
+           quantize: bool) -> torch.Tensor:
+    """The generator in eval mode on frames ``x`` (batch, 1, h, w), noise seeded by ``seed``:
+    integer ADU (``quantize``) or the values before the ADC."""
+    g = torch.Generator().manual_seed(seed)
+    was = generator.training
+    generator.eval()
+    out = []
+    with torch.no_grad():
+        for a in torch.split(x, batch_size):
+            resp = generator.response(a, generator.sample_noise(a, g))
+            out.append(generator.quantize(resp) if quantize else resp)
+    generator.train(was)
+    return torch.cat(out)
+
+
 def calibrate_adc(generator: Generator, approx, real, seed: int = 0,
                   batch_size: int = 512) -> Generator:
     """Fit the generator's ADC levels to real frames (quantile mapping), in place.
@@ -696,13 +712,7 @@ def calibrate_adc(generator: Generator, approx, real, seed: int = 0,
     if x.shape[1:] != xr.shape[1:]:
         raise ValueError(f"approximate and real frames differ in size: {tuple(x.shape)} and "
                          f"{tuple(xr.shape)}")
-    g = torch.Generator().manual_seed(seed)
-    was = generator.training
-    generator.eval()
-    with torch.no_grad():
-        resp = torch.cat([generator.response(a, generator.sample_noise(a, g))
-                          for a in torch.split(x, batch_size)])
-    generator.train(was)
+    resp = _apply(generator, x, seed, batch_size, quantize=False)
     values = xr.round().clamp(0, 255).to(torch.int64).flatten()
     cdf = np.cumsum(np.bincount(values.numpy(), minlength=256)[:255]) / values.numel()
     levels = np.quantile(resp.flatten().double().numpy(), np.clip(cdf, 0.0, 1.0))
@@ -728,14 +738,5 @@ def transform(generator: Generator, frames, seed: int = 0,
     -------
     numpy.ndarray of uint8, shape (n, h, w)
     """
-    x = _as_tensor(frames)
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    was = generator.training
-    generator.eval()
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            a = x[start:start + batch_size]
-            out.append(generator(a, generator.sample_noise(a, g)))
-    generator.train(was)
-    return torch.cat(out)[:, 0].numpy().astype(np.uint8)
+    out = _apply(generator, _as_tensor(frames), seed, batch_size, quantize=True)
+    return out[:, 0].numpy().astype(np.uint8)
