@@ -10,11 +10,17 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    "2-4" and other variants, normalising their electron input internally;
 3. training -- :func:`train_mask_net` (masked BCE, Adam, batch norm frozen after 40 % of the
    epochs, through :func:`cosmicbook.core.fit`);
-4. inference -- :func:`predict_mask` (seamless halo tiling under ``torch.inference_mode``;
+4. transfer -- :class:`InstrumentRanges` and :class:`CosmicAugmentation` (randomised training
+   instruments, :func:`make_randomised_frames`), :func:`make_transfer_frames` and
+   :func:`transfer_map` (methods on held-out grids of one instrument parameter);
+5. inference -- :func:`predict_mask` (seamless halo tiling under ``torch.inference_mode``;
    ``model=None`` uses the shipped weights of the chapter's book run), :func:`predict_quadrants`
    (naive tiling), :func:`load_model` / :func:`save_model`, :func:`measure_peak_memory`;
    the ``cosmicbook mask IN.fits OUT.fits`` command line tool (:mod:`cosmicbook.deepcr.cli`);
-5. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
+   adapting to another camera -- :func:`library_from_darks`, :func:`median_clean`,
+   :func:`fine_tune` (bounded-time fine-tuning of the shipped weights, saved atomically),
+   :func:`simulate_imager` (an undersampled imager outside the training ranges);
+6. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
    :func:`tpr_by_brightness`, :func:`footprint_overgrowth`, :func:`seam_difference`; figures
    :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`.
 
@@ -46,6 +52,15 @@ from cosmicbook.deepcr.evaluate import (
     tpr_by_brightness,
     tpr_by_pixel_charge,
 )
+from cosmicbook.deepcr.finetune import (
+    FineTuneConfig,
+    FineTuneResult,
+    fine_tune,
+    frames_from_clean,
+    library_from_darks,
+    median_clean,
+)
+from cosmicbook.deepcr.imager import ImagerTile, simulate_imager
 from cosmicbook.deepcr.inference import (
     DEFAULT_TILE,
     DEFAULT_WEIGHTS,
@@ -75,6 +90,16 @@ from cosmicbook.deepcr.plotting import (
 from cosmicbook.deepcr.profiles import (
     PROFILES,
 )
+from cosmicbook.deepcr.randomise import (
+    DESI_INSTRUMENT,
+    CosmicAugmentation,
+    Instrument,
+    InstrumentRanges,
+    augment_library,
+    instrument_grid,
+    make_randomised_frames,
+    thin_track,
+)
 from cosmicbook.deepcr.simulate import (
     DESI_RATE,
     FULL_FRAME,
@@ -97,18 +122,35 @@ from cosmicbook.deepcr.training import (
     train_mask_net,
     training_metadata,
 )
+from cosmicbook.deepcr.transfer import (
+    MaskMethod,
+    TransferFrames,
+    classical_methods,
+    make_transfer_frames,
+    network_method,
+    plot_transfer_map,
+    transfer_map,
+)
 
 __all__ = [
     "DEFAULT_FPRS",
     "DEFAULT_TILE",
     "DEFAULT_WEIGHTS",
+    "DESI_INSTRUMENT",
     "DESI_RATE",
     "FULL_FRAME",
     "GRADIENT_AXES",
     "MIN_SCALE",
     "PROFILES",
     "WEIGHTS_DIR",
+    "CosmicAugmentation",
+    "FineTuneConfig",
+    "FineTuneResult",
+    "ImagerTile",
     "InjectedCosmics",
+    "Instrument",
+    "InstrumentRanges",
+    "MaskMethod",
     "MaskScore",
     "Overgrowth",
     "PatchDataset",
@@ -116,29 +158,41 @@ __all__ = [
     "SpectroCamera",
     "SpectroTile",
     "TrainingFrame",
+    "TransferFrames",
     "UNet",
+    "augment_library",
     "check_frame",
+    "classical_methods",
     "default_library",
     "extract_patches",
+    "fine_tune",
     "footprint_overgrowth",
     "frame_statistics",
+    "frames_from_clean",
     "freeze_epoch",
     "hardest_cosmics",
     "inject_cosmics",
+    "instrument_grid",
+    "library_from_darks",
     "load_model",
     "make_dataset",
     "make_frames",
     "make_loader",
+    "make_randomised_frames",
     "make_training_frame",
+    "make_transfer_frames",
     "masked_bce",
     "measure_peak_memory",
+    "median_clean",
     "median_variance_factor",
+    "network_method",
     "normalise",
     "parse_variant",
     "patch_positions",
     "plot_hardest_cases",
     "plot_mask_comparison",
     "plot_roc",
+    "plot_transfer_map",
     "plot_variant_study",
     "predict_mask",
     "predict_quadrants",
@@ -147,15 +201,18 @@ __all__ = [
     "save_model",
     "score_mask",
     "seam_difference",
+    "shipped_metadata",
+    "simulate_imager",
+    "simulate_tile",
     "sweep_curve",
     "sweep_method",
-    "shipped_metadata",
-    "simulate_tile",
+    "thin_track",
     "tpr_at_fpr",
     "tpr_by_brightness",
     "tpr_by_pixel_charge",
     "train_mask_net",
     "train_val_split",
     "training_metadata",
+    "transfer_map",
     "variant_name",
 ]

@@ -275,8 +275,11 @@ class SpectroCamera:
         Core sigma of the PSF at the centre and in the corners of the CCD, pixels (default
         1.45, 1.6: with the default wings this reproduces DESI's average r-band PSF gradients,
         0.82 / 0.85 / 0.62 / 0.66 along rows / columns / diagonals); it grows quadratically
-        with the distance from the centre, so it varies slowly along each trace. The same
-        sigma applies along the rows and the columns.
+        with the distance from the centre, so it varies slowly along each trace. It applies
+        across the traces (cross-dispersion, along the rows of the image).
+    psf_sigma_wave : (float, float), optional
+        The same along the wavelength direction (the columns: the profile of sky, arc and
+        emission lines); default ``psf_sigma`` (a round PSF).
     wing_fraction, wing_scale : float
         Fraction of the light in the Gaussian wings (default 0.1) and their sigma relative to
         the core (default 2.5).
@@ -291,6 +294,9 @@ class SpectroCamera:
         (b 15, r 60, z 110). They crowd towards the red (high rows).
     sky_line_flux : (float, float)
         Log-uniform range of sky-line fluxes, e- per fibre per second (default 0.02-20).
+    sky_line_width : float
+        Intrinsic Gaussian sigma of the sky lines along the wavelength direction, pixels, added
+        in quadrature to the PSF's (default 0: unresolved lines).
     n_arc_lines : int
         Arc lines on a 4096-row frame (default 0; arcs are calibration exposures).
     arc_line_flux : (float, float)
@@ -314,10 +320,12 @@ class SpectroCamera:
     def __init__(self, shape: tuple[int, int] = FULL_FRAME, *, band: str = "r",
                  read_noise: float = 3.0, n_bundles: int | None = None, bundle_size: int = 25,
                  fibre_pitch: float = 7.4, bundle_period: float = 200.0,
-                 psf_sigma: tuple[float, float] = (1.45, 1.6), wing_fraction: float = 0.1,
+                 psf_sigma: tuple[float, float] = (1.45, 1.6),
+                 psf_sigma_wave: tuple[float, float] | None = None, wing_fraction: float = 0.1,
                  wing_scale: float = 2.5, tilt: float = 3.0, curvature: float = 4.0,
                  sky_continuum: float = 0.05, n_sky_lines: int | None = None,
-                 sky_line_flux: tuple[float, float] = (0.02, 20.0), n_arc_lines: int = 0,
+                 sky_line_flux: tuple[float, float] = (0.02, 20.0), sky_line_width: float = 0.0,
+                 n_arc_lines: int = 0,
                  arc_line_flux: tuple[float, float] = (1.0, 50.0),
                  fractions: dict | None = None,
                  galaxy_flux: tuple[float, float] = (0.03, 1.0),
@@ -348,13 +356,20 @@ class SpectroCamera:
         if not (0 < s0 and 0 < s1):
             raise ValueError(f"psf_sigma must be two positive numbers, got {psf_sigma!r}")
         self.psf_sigma = (s0, s1)
+        w0, w1 = (s0, s1) if psf_sigma_wave is None else (float(s) for s in psf_sigma_wave)
+        if not (0 < w0 and 0 < w1):
+            raise ValueError(f"psf_sigma_wave must be two positive numbers, got "
+                             f"{psf_sigma_wave!r}")
+        self.psf_sigma_wave = (w0, w1)
+        self.sky_line_width = _positive(sky_line_width, "sky_line_width", allow_zero=True)
         if not 0 <= wing_fraction < 1:
             raise ValueError(f"wing_fraction must be in [0, 1), got {wing_fraction!r}")
         self.wing_fraction = float(wing_fraction)
         self.wing_scale = _positive(wing_scale, "wing_scale")
-        if s1 * self.wing_scale * 3 > _HALF + 0.5:
-            raise ValueError("psf_sigma x wing_scale is too wide for the rendering window "
-                             f"({_HALF} px)")
+        # rendering window: at least 3 sigma of the widest wings (12 px for DESI's PSF)
+        widest = max(s0, s1, w0, w1) * max(self.wing_scale, 1.0)
+        widest = np.hypot(widest, self.sky_line_width)
+        self.half_window = max(_HALF, int(np.ceil(3.0 * widest)))
         self.tilt = float(tilt)
         self.curvature = float(curvature)
         self.sky_continuum = _positive(sky_continuum, "sky_continuum", allow_zero=True)
@@ -413,14 +428,25 @@ class SpectroCamera:
         v = (x0 - (nx - 1) / 2.0) / ((nx - 1) / 2.0)                   # -1 .. 1 across
         trace_x = (x0[:, None] + 0.5 * self.tilt * scale * u[None, :]
                    + self.curvature * scale * v[:, None] * (u[None, :] ** 2 - 1.0 / 3.0))
-        r2 = np.clip((u[None, :] ** 2 + v[:, None] ** 2) / 2.0, 0.0, 1.0)
-        sigma = self.psf_sigma[0] + (self.psf_sigma[1] - self.psf_sigma[0]) * r2
+        sigma = self.psf_sigma[0] + (self.psf_sigma[1] - self.psf_sigma[0]) * self._r2(u, v)
         return trace_x, sigma
+
+    @staticmethod
+    def _r2(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.clip((u[None, :] ** 2 + v[:, None] ** 2) / 2.0, 0.0, 1.0)
+
+    def wave_sigma(self) -> np.ndarray:
+        """``(n_fibres, ny)`` core sigma of the PSF along the wavelength direction, pixels."""
+        ny, nx = self.shape
+        u = (np.arange(ny) - (ny - 1) / 2.0) / ((ny - 1) / 2.0)
+        v = (self.fibre_positions() - (nx - 1) / 2.0) / ((nx - 1) / 2.0)
+        w0, w1 = self.psf_sigma_wave
+        return w0 + (w1 - w0) * self._r2(u, v)
 
     def psf_gradients(self, phase_average: bool = False) -> np.ndarray:
         """``(4,)`` PSF gradients at the centre of the CCD (see :func:`psf_gradients`)."""
-        s = self.psf_sigma[0]
-        return psf_gradients(s, s, self.wing_fraction, self.wing_scale, phase_average)
+        return psf_gradients(self.psf_sigma[0], self.psf_sigma_wave[0], self.wing_fraction,
+                             self.wing_scale, phase_average)
 
     # ------------------------------------------------------------------ spectra
     def _lines(self, rng: np.random.Generator, exptime: float) -> Table:
@@ -478,20 +504,26 @@ class SpectroCamera:
                               np.exp(rng.uniform(np.log(0.05), np.log(3.0))) * exptime))
         spectra += self.sky_continuum * exptime * instrument[None, :]
         spectra *= throughput[:, None]
-        # sharp lines with the PSF profile along the columns (pixel-integrated, per fibre sigma)
-        offs = np.arange(-_HALF, _HALF + 1)
-        for row, flux in zip(lines["row"], lines["flux"], strict=True):
+        # sharp lines with the PSF profile along the columns (pixel-integrated, per fibre
+        # sigma along the wavelength direction; sky lines with their intrinsic width)
+        offs = np.arange(-self.half_window, self.half_window + 1)
+        wave = sigma if self.psf_sigma_wave == self.psf_sigma else self.wave_sigma()
+        for row, flux, line_kind in zip(lines["row"], lines["flux"], lines["kind"],
+                                        strict=True):
             r0 = int(np.floor(row + 0.5))
             rr = r0 + offs
             ok = (rr >= 0) & (rr < ny)
-            s = sigma[:, min(max(r0, 0), ny - 1)][:, None]
+            s = wave[:, min(max(r0, 0), ny - 1)][:, None]
+            if line_kind == "sky" and self.sky_line_width > 0:
+                s = np.hypot(s, self.sky_line_width)
             w = _pixel_profile((rr - row)[None, :], s, self.wing_fraction, self.wing_scale)
             spectra[:, rr[ok]] += (flux * throughput)[:, None] * w[:, ok]
         for f, row, flux in extra:
             r0 = int(np.floor(row + 0.5))
             rr = r0 + offs
             ok = (rr >= 0) & (rr < ny)
-            w = _pixel_profile(rr - row, sigma[f, r0], self.wing_fraction, self.wing_scale)
+            w = _pixel_profile(rr - row, wave[f, min(max(r0, 0), ny - 1)], self.wing_fraction,
+                               self.wing_scale)
             spectra[f, rr[ok]] += flux * throughput[f] * w[ok]
         fibres = Table({
             "fibre": np.arange(nf, dtype=np.int32),
@@ -522,7 +554,7 @@ class SpectroCamera:
         ny, nx = self.shape
         nf = spectra.shape[0]
         image = np.zeros(ny * nx)
-        offs = np.arange(-_HALF, _HALF + 1)
+        offs = np.arange(-self.half_window, self.half_window + 1)
         rows = np.arange(ny)
         for f0 in _progress(range(0, nf, chunk), enabled=progress, desc="traces",
                             unit="chunk", leave=False):
@@ -580,6 +612,7 @@ class SpectroCamera:
         exposure_ivar = (1.0 / var1).astype(np.float32)
         ivar = (1.0 / (var1 * median_variance_factor(n_exposures))).astype(np.float32)
         meta = {"band": self.band, "read_noise": self.read_noise, "psf_sigma": self.psf_sigma,
+                "psf_sigma_wave": self.psf_sigma_wave, "sky_line_width": self.sky_line_width,
                 "wing_fraction": self.wing_fraction, "wing_scale": self.wing_scale,
                 "fibre_pitch": self.fibre_pitch, "bundle_period": self.bundle_period,
                 "bundle_size": self.bundle_size, "n_bundles": self.n_bundles,
@@ -663,6 +696,9 @@ class TrainingFrame:
         Exposure time that set the number of cosmics, s.
     gain : float
         e-/ADU used to convert the library's stamps.
+    instrument : dict or None
+        The drawn instrument of a randomised frame
+        (:func:`~cosmicbook.deepcr.randomise.make_randomised_frames`), else None.
     """
 
     image: np.ndarray
@@ -674,6 +710,7 @@ class TrainingFrame:
     noise_sigma: float
     exptime: float
     gain: float
+    instrument: dict | None = None
 
     def __iter__(self):
         return iter((self.image, self.mask, self.ivar))

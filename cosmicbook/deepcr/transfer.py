@@ -1,0 +1,280 @@
+"""Transfer maps: how cosmic-ray masks hold up on instruments they were not trained on.
+
+A transfer map runs every method on the same held-out frames over a grid of one instrument
+parameter (PSF sigma, read noise, sky-line density...) with the others fixed, and reports per
+grid point the two numbers a pipeline cares about:
+
+* the TPR at a fixed pixel false-positive rate (default 0.1 %): how good the method can be when
+  its threshold is set for this instrument;
+* the FPR at the method's default operating point (threshold 0.5 for a network, its documented
+  defaults for a classical method): what an unsuspecting user gets.
+
+A method is a :class:`MaskMethod`: a function of a :class:`~cosmicbook.deepcr.simulate.
+TrainingFrame` that returns either a probability map (a network; its ROC curve comes from
+thresholding it) or a boolean mask at the default, with optionally a knob swept to draw an
+ROC curve through operating points (a classical method; the TPR at the fixed FPR is then
+interpolated between sweep points, the best swept TPR when every point lies below the FPR, and
+undefined -- NaN -- when none does).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.table import Table
+
+from cosmicbook.core.progress import progress as _progress
+from cosmicbook.darks.library import CosmicLibrary
+from cosmicbook.deepcr.evaluate import ROCCurve, roc_curve, score_mask, sweep_curve
+from cosmicbook.deepcr.randomise import (
+    CosmicAugmentation,
+    instrument_grid,
+    make_randomised_frames,
+)
+from cosmicbook.deepcr.simulate import TrainingFrame
+
+__all__ = [
+    "PLAIN",
+    "MaskMethod",
+    "TransferFrames",
+    "classical_methods",
+    "make_transfer_frames",
+    "network_method",
+    "plot_transfer_map",
+    "transfer_map",
+]
+
+#: The library as it is (rotated and flipped, no amplitude scaling or synthetic tracks): the
+#: held-out frames of a transfer map use it, so that no method is tested on the training
+#: augmentation.
+PLAIN = CosmicAugmentation(amplitude=(1.0, 1.0), track_fraction=0.0)
+
+
+@dataclass(frozen=True)
+class MaskMethod:
+    """A cosmic-ray masking method as a transfer map calls it.
+
+    Attributes
+    ----------
+    run : callable
+        ``run(frame, **{knob: value}) -> array``: float probabilities in [0, 1], or a bool
+        mask.
+    knob : str, optional
+        Keyword of ``run`` swept to draw a classical method's ROC curve.
+    values : sequence of float
+        Its values (the default operating point needs no knob: ``run(frame)``).
+    threshold : float
+        Probability above which a pixel is flagged at the default operating point (0.5).
+    """
+
+    run: Callable[..., np.ndarray]
+    knob: str | None = None
+    values: Sequence[float] = field(default_factory=tuple)
+    threshold: float = 0.5
+
+
+@dataclass(eq=False)
+class TransferFrames:
+    """Held-out frames on a grid of one instrument parameter.
+
+    Attributes
+    ----------
+    parameter : str
+        The parameter varied (``"psf_sigma"``, ``"read_noise"``, ``"n_sky_lines"``...).
+    values : list of float
+        The grid.
+    frames : list of list of TrainingFrame
+        ``frames[i]``: the frames at ``values[i]``.
+    """
+
+    parameter: str
+    values: list
+    frames: list
+
+
+def network_method(model, device=None, tile: int | None = None,
+                   threshold: float = 0.5) -> MaskMethod:
+    """A :class:`MaskMethod` running :func:`~cosmicbook.deepcr.predict_mask` with ``model``
+    on ``frame.image`` (electrons)."""
+    from cosmicbook.deepcr.inference import DEFAULT_TILE, predict_mask
+
+    tile = DEFAULT_TILE if tile is None else tile
+
+    def run(frame: TrainingFrame) -> np.ndarray:
+        return predict_mask(frame.image, model, tile=tile, device=device)
+
+    return MaskMethod(run, threshold=threshold)
+
+
+def classical_methods(sdss_c2fudge: Sequence[float] = (0.2, 0.3, 0.5, 1.0),
+                      lacosmic_sigclip: Sequence[float] = (3.0, 4.5, 6.0, 10.0)
+                      ) -> dict[str, MaskMethod]:
+    """The SDSS method (DESI's defaults, the frame's own PSF gradients and inverse variance)
+    and LA Cosmic (astroscrappy's defaults, the frame's inverse variance), each with its main
+    knob swept for the TPR at a fixed FPR."""
+    from cosmicbook.baselines import lacosmic_mask, sdss_cosmics
+
+    def sdss(frame: TrainingFrame, **knob) -> np.ndarray:
+        gradients = (frame.instrument or {}).get("psf_gradients")
+        if gradients is None:
+            raise ValueError("the SDSS method needs the frame's PSF gradients "
+                             "(frame.instrument['psf_gradients'])")
+        return sdss_cosmics(frame.image, frame.ivar, np.asarray(gradients), **knob)
+
+    def lacosmic(frame: TrainingFrame, **knob) -> np.ndarray:
+        return lacosmic_mask(frame.image, ivar=frame.ivar, **knob)
+
+    return {"SDSS method": MaskMethod(sdss, "c2fudge", tuple(sdss_c2fudge)),
+            "LA Cosmic": MaskMethod(lacosmic, "sigclip", tuple(lacosmic_sigclip))}
+
+
+def make_transfer_frames(library: CosmicLibrary, parameter: str, values: Sequence[float],
+                         size: int = 1024, n_frames: int = 1, seed: int = 0,
+                         exptime: float = 1200.0, progress: bool | None = None,
+                         **fixed: float) -> TransferFrames:
+    """Simulate held-out frames with one instrument parameter on a grid.
+
+    The other parameters stay at :data:`~cosmicbook.deepcr.randomise.DESI_INSTRUMENT`
+    (or ``fixed``); every grid point gets frames of its own seeds (the same seeds at every
+    point, so only the instrument changes); the cosmics come from ``library`` unaugmented.
+
+    Parameters
+    ----------
+    library : CosmicLibrary
+        Use a library the networks were not trained on (other darks).
+    parameter : str
+        See :func:`~cosmicbook.deepcr.randomise.instrument_grid`.
+    values : sequence of float
+    size : int
+        Frame side, pixels.
+    n_frames : int
+        Frames per grid point.
+    seed : int
+    exptime : float
+        Exposure time, s (1.4 cosmics per s per 4k frame).
+    progress : bool or None
+    **fixed
+        Other instrument parameters held fixed.
+
+    Returns
+    -------
+    TransferFrames
+    """
+    grid = instrument_grid(parameter, values, exptime=exptime, **fixed)
+    frames = [make_randomised_frames(n_frames, size, library, ranges, PLAIN, seed=seed,
+                                     progress=False)
+              for ranges in _progress(grid, enabled=progress, desc=parameter, unit="point")]
+    return TransferFrames(parameter=parameter, values=[float(v) for v in values],
+                          frames=frames)
+
+
+def _pooled_roc(outputs: Sequence[np.ndarray], frames: Sequence[TrainingFrame]) -> ROCCurve:
+    return roc_curve(list(outputs), [f.mask for f in frames])
+
+
+def _pooled_score(masks: Sequence[np.ndarray], frames: Sequence[TrainingFrame]):
+    total = None
+    for m, f in zip(masks, frames, strict=True):
+        s = score_mask(m, f.mask)
+        total = s if total is None else total + s
+    return total
+
+
+def _evaluate(method: MaskMethod, frames: Sequence[TrainingFrame], fpr: float
+              ) -> dict[str, float]:
+    t0 = time.perf_counter()
+    outputs = [np.asarray(method.run(f)) for f in frames]
+    seconds = (time.perf_counter() - t0) / len(frames)
+    if outputs[0].dtype == bool:
+        default = _pooled_score(outputs, frames)
+        if method.knob is not None and len(method.values):
+            scores = [_pooled_score([np.asarray(method.run(f, **{method.knob: v}))
+                                     for f in frames], frames) for v in method.values]
+            curve = sweep_curve(scores, method.values)
+            tpr = float(curve.tpr_at(fpr))
+            if np.isnan(tpr) and np.any(curve.fpr <= fpr):
+                # every swept point is below the target: the best of them is reachable
+                tpr = float(np.max(curve.tpr[curve.fpr <= fpr]))
+        else:
+            tpr = float("nan")
+    else:
+        default = _pooled_score([o > method.threshold for o in outputs], frames)
+        tpr = float(_pooled_roc(outputs, frames).tpr_at(fpr))
+    return {"tpr": tpr, "fpr_default": default.fpr, "tpr_default": default.tpr,
+            "seconds": seconds}
+
+
+def transfer_map(methods: Mapping[str, MaskMethod | Callable[..., np.ndarray]],
+                 grids: TransferFrames | Sequence[TransferFrames], fpr: float = 1e-3,
+                 progress: bool | None = None) -> Table:
+    """Run every method on every grid point.
+
+    Parameters
+    ----------
+    methods : mapping of name -> MaskMethod (or a bare ``run`` callable)
+    grids : TransferFrames or a sequence of them
+    fpr : float
+        The fixed false-positive rate of the ``tpr`` column (default 1e-3).
+    progress : bool or None
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per (grid, value, method): ``parameter``, ``value``, ``method``, ``tpr``
+        (at ``fpr``, NaN where undefined), ``fpr_default``, ``tpr_default``, ``seconds`` (per
+        frame), pooled over the frames of the point.
+    """
+    if isinstance(grids, TransferFrames):
+        grids = [grids]
+    methods = {k: m if isinstance(m, MaskMethod) else MaskMethod(m) for k, m in methods.items()}
+    if not methods:
+        raise ValueError("no methods to evaluate")
+    rows = []
+    jobs = [(g, v, fr) for g in grids for v, fr in zip(g.values, g.frames, strict=True)]
+    for grid, value, frames in _progress(jobs, enabled=progress, desc="transfer map",
+                                         unit="point"):
+        for name, method in methods.items():
+            r = _evaluate(method, frames, fpr)
+            rows.append({"parameter": grid.parameter, "value": value, "method": name, **r})
+    table = Table(rows=rows, names=["parameter", "value", "method", "tpr", "fpr_default",
+                                    "tpr_default", "seconds"])
+    table.meta["fpr"] = fpr
+    return table
+
+
+def plot_transfer_map(table: Table, parameter: str = "psf_sigma", column: str = "tpr",
+                      ax=None, styles: Mapping[str, dict] | None = None):
+    """One line per method: ``column`` against the grid of ``parameter``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    sub = table[table["parameter"] == parameter]
+    if not len(sub):
+        raise ValueError(f"no rows for parameter {parameter!r} in the table")
+    for name in dict.fromkeys(sub["method"]):
+        rows = sub[sub["method"] == name]
+        order = np.argsort(rows["value"])
+        y = np.asarray(rows[column], float)[order]
+        scale = 100.0 if column in ("tpr", "fpr_default", "tpr_default") else 1.0
+        ax.plot(np.asarray(rows["value"])[order], scale * y, marker="o", label=name,
+                **(styles or {}).get(name, {}))
+    labels = {"tpr": f"TPR at FPR {100 * table.meta.get('fpr', 1e-3):g} % (%)",
+              "fpr_default": "FPR at the default operating point (%)",
+              "tpr_default": "TPR at the default operating point (%)"}
+    names = {"psf_sigma": "PSF core sigma (px)", "read_noise": "read noise (e-)",
+             "n_sky_lines": "sky lines per 4k rows"}
+    ax.set_xlabel(names.get(parameter, parameter))
+    ax.set_ylabel(labels.get(column, column))
+    if column == "fpr_default":
+        ax.set_yscale("log")
+    ax.legend(fontsize="small", ncol=2)
+    return ax
