@@ -7,6 +7,8 @@ PY      := $(VENV)/bin/python
 PROFILE ?= book
 NB      ?=
 STAMP   := $(VENV)/.installed-stamp
+# peers whose wheels only install without their declared dependencies (see pyproject.toml)
+NODEPS_PEERS := deepcr==0.3.1 desispec==0.70.0
 
 .PHONY: help install book run test lint sync clean
 
@@ -20,7 +22,8 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test,baselines]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test,baselines,peers]"
+	$(PY) -m pip install --quiet --no-deps --use-pep517 -c constraints.txt $(NODEPS_PEERS)
 	@touch $@
 
 install: $(STAMP)

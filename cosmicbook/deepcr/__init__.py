@@ -20,6 +20,9 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    adapting to another camera -- :func:`library_from_darks`, :func:`median_clean`,
    :func:`fine_tune` (bounded-time fine-tuning of the shipped weights, saved atomically),
    :func:`simulate_imager` (an undersampled imager outside the training ranges);
+   peers and real data -- :func:`peer_methods` (Cosmic-CoNN, the deepCR package, when
+   installed), :func:`desispec_agreement` (our SDSS method against DESI's code),
+   :func:`gmos_frame` / :func:`read_spectrum_frame` and :func:`named_agreement` (real frames);
 6. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
    :func:`tpr_by_brightness`, :func:`footprint_overgrowth`, :func:`seam_difference`; figures
    :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`.
@@ -81,6 +84,14 @@ from cosmicbook.deepcr.model import (
     parse_variant,
     variant_name,
 )
+from cosmicbook.deepcr.peers import (
+    DESISPEC_PSF_GRADIENTS,
+    PEERS,
+    desispec_agreement,
+    desispec_sdss_mask,
+    peer_methods,
+    peer_probability,
+)
 from cosmicbook.deepcr.plotting import (
     hardest_cosmics,
     plot_hardest_cases,
@@ -99,6 +110,13 @@ from cosmicbook.deepcr.randomise import (
     instrument_grid,
     make_randomised_frames,
     thin_track,
+)
+from cosmicbook.deepcr.real import (
+    GMOS_COSMICS,
+    RealFrame,
+    gmos_frame,
+    named_agreement,
+    read_spectrum_frame,
 )
 from cosmicbook.deepcr.simulate import (
     DESI_RATE,
@@ -136,11 +154,14 @@ __all__ = [
     "DEFAULT_FPRS",
     "DEFAULT_TILE",
     "DEFAULT_WEIGHTS",
+    "DESISPEC_PSF_GRADIENTS",
     "DESI_INSTRUMENT",
     "DESI_RATE",
     "FULL_FRAME",
+    "GMOS_COSMICS",
     "GRADIENT_AXES",
     "MIN_SCALE",
+    "PEERS",
     "PROFILES",
     "WEIGHTS_DIR",
     "CosmicAugmentation",
@@ -155,6 +176,7 @@ __all__ = [
     "Overgrowth",
     "PatchDataset",
     "ROCCurve",
+    "RealFrame",
     "SpectroCamera",
     "SpectroTile",
     "TrainingFrame",
@@ -164,12 +186,15 @@ __all__ = [
     "check_frame",
     "classical_methods",
     "default_library",
+    "desispec_agreement",
+    "desispec_sdss_mask",
     "extract_patches",
     "fine_tune",
     "footprint_overgrowth",
     "frame_statistics",
     "frames_from_clean",
     "freeze_epoch",
+    "gmos_frame",
     "hardest_cosmics",
     "inject_cosmics",
     "instrument_grid",
@@ -185,10 +210,13 @@ __all__ = [
     "measure_peak_memory",
     "median_clean",
     "median_variance_factor",
+    "named_agreement",
     "network_method",
     "normalise",
     "parse_variant",
     "patch_positions",
+    "peer_methods",
+    "peer_probability",
     "plot_hardest_cases",
     "plot_mask_comparison",
     "plot_roc",
@@ -197,6 +225,7 @@ __all__ = [
     "predict_mask",
     "predict_quadrants",
     "psf_gradients",
+    "read_spectrum_frame",
     "roc_curve",
     "save_model",
     "score_mask",

@@ -32,6 +32,14 @@ __all__ = ["PROFILES"]
 #:     main model and not retrained).
 #: ``tile``
 #:     tile side of the halo-tiled inference.
+#: ``transfer_size``, ``transfer_frames``, ``transfer_exptime``
+#:     held-out frames of the transfer map: side, frames per grid point, exposure time (s).
+#: ``psf_grid``, ``read_noise_grid``, ``sky_line_grid``
+#:     the transfer map's grids: PSF core sigma (px, both directions), read noise (e-), sky
+#:     lines per 4096 rows; the other parameters stay at the DESI-like instrument.
+#: ``imager_size``, ``imager_frames``, ``finetune_minutes``
+#:     the fine-tuning demonstration: side and number of the clean imager frames it trains
+#:     on, and its wall-clock budget (minutes).
 PROFILES: dict[str, dict] = {
     # seconds: everything tiny, the numbers mean nothing
     "ci": {
@@ -53,6 +61,15 @@ PROFILES: dict[str, dict] = {
         "freeze_fraction": 0.4,
         "variants": {"2-4": 1, "2-8": 1},
         "tile": 128,
+        "transfer_size": 256,
+        "transfer_frames": 1,
+        "transfer_exptime": 6000.0,
+        "psf_grid": [0.8, 2.2],
+        "read_noise_grid": [3.0],
+        "sky_line_grid": [60.0],
+        "imager_size": 128,
+        "imager_frames": 1,
+        "finetune_minutes": 0.05,
     },
     # ~10 minutes on one CPU core: 6 dense 1k frames cut into 128 x 128 patches (more
     # optimiser steps per CPU second than 256 x 256), 5 epochs with BN frozen after 2
@@ -76,6 +93,15 @@ PROFILES: dict[str, dict] = {
         # the 2-level variants as long as 2-32; 3-32 (1.1x the cost of 2-32 per epoch) briefly
         "variants": {"2-4": 5, "2-8": 5, "2-16": 5, "3-32": 2},
         "tile": 1024,
+        "transfer_size": 640,
+        "transfer_frames": 1,
+        "transfer_exptime": 3600.0,
+        "psf_grid": [0.8, 1.0, 1.25, 1.5, 1.8, 2.2],
+        "read_noise_grid": [2.0, 3.0, 4.5, 6.0],
+        "sky_line_grid": [15.0, 60.0, 110.0, 200.0],
+        "imager_size": 512,
+        "imager_frames": 4,
+        "finetune_minutes": 1.5,
     },
     # the paper's data volume (DESI-6095: 10 frames -> 2404 patches; 60 epochs, BN frozen
     # after 24) on DESI-sized frames; for a GPU
@@ -98,5 +124,14 @@ PROFILES: dict[str, dict] = {
         "freeze_fraction": 0.4,
         "variants": {"2-4": 60, "2-8": 60, "2-16": 60, "3-32": 60},
         "tile": 1024,
+        "transfer_size": 2048,
+        "transfer_frames": 2,
+        "transfer_exptime": 1200.0,
+        "psf_grid": [0.8, 1.0, 1.25, 1.5, 1.8, 2.2],
+        "read_noise_grid": [2.0, 3.0, 4.5, 6.0],
+        "sky_line_grid": [15.0, 60.0, 110.0, 200.0],
+        "imager_size": 1024,
+        "imager_frames": 16,
+        "finetune_minutes": 20.0,
     },
 }
