@@ -123,8 +123,8 @@ def main(argv=None) -> dict:
              for p, values in recipe["grids"].items()]
     methods = {f"{v} randomised": deepcr.network_method(m.fused(), device=device)
                for v, m in models.items()}
-    methods["2-32 single instrument"] = deepcr.network_method(
-        deepcr.load_model(deepcr.WEIGHTS_DIR / "deepcr_2-32.pt").fused(), device=device)
+    single = deepcr.load_model(deepcr.WEIGHTS_DIR / deepcr.SINGLE_INSTRUMENT_WEIGHTS)
+    methods["2-32 single instrument"] = deepcr.network_method(single.fused(), device=device)
     table = deepcr.transfer_map(methods, grids, progress=False)
     rows = [dict(zip(table.colnames, (r[c].item() if hasattr(r[c], "item") else r[c]
                                       for c in table.colnames), strict=True)) for r in table]

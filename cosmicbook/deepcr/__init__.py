@@ -14,7 +14,8 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    instruments, :func:`make_randomised_frames`), :func:`make_transfer_frames` and
    :func:`transfer_map` (methods on held-out grids of one instrument parameter);
 5. inference -- :func:`predict_mask` (seamless halo tiling under ``torch.inference_mode``;
-   ``model=None`` uses the shipped weights of the chapter's book run), :func:`predict_quadrants`
+   ``model=None`` uses the shipped release weights, trained on randomised instruments),
+   :func:`predict_quadrants`
    (naive tiling), :func:`load_model` / :func:`save_model`, :func:`measure_peak_memory`;
    the ``cosmicbook mask IN.fits OUT.fits`` command line tool (:mod:`cosmicbook.deepcr.cli`);
    adapting to another camera -- :func:`library_from_darks`, :func:`median_clean`,
@@ -67,6 +68,7 @@ from cosmicbook.deepcr.imager import ImagerTile, simulate_imager
 from cosmicbook.deepcr.inference import (
     DEFAULT_TILE,
     DEFAULT_WEIGHTS,
+    SINGLE_INSTRUMENT_WEIGHTS,
     WEIGHTS_DIR,
     check_frame,
     load_model,
@@ -154,6 +156,7 @@ __all__ = [
     "DEFAULT_FPRS",
     "DEFAULT_TILE",
     "DEFAULT_WEIGHTS",
+    "SINGLE_INSTRUMENT_WEIGHTS",
     "DESISPEC_PSF_GRADIENTS",
     "DESI_INSTRUMENT",
     "DESI_RATE",

@@ -36,6 +36,7 @@ from .model import UNet, frame_statistics
 __all__ = [
     "DEFAULT_TILE",
     "DEFAULT_WEIGHTS",
+    "SINGLE_INSTRUMENT_WEIGHTS",
     "WEIGHTS_DIR",
     "check_frame",
     "load_model",
@@ -50,8 +51,12 @@ __all__ = [
 DEFAULT_TILE = 1024
 #: Folder of the weights shipped with the package.
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-#: File name of the shipped 2-32 weights, trained by the chapter's own book-profile run.
-DEFAULT_WEIGHTS = "deepcr_2-32.pt"
+#: File name of the shipped 2-32 weights: trained on randomised instruments (PSF sigma 0.8-2.2
+#: px, read noise 2-6 e-, ...) by ``benchmarks/train_deepcr_release.py`` (its metadata name the
+#: machine and the recipe).
+DEFAULT_WEIGHTS = "deepcr_2-32_randomised.pt"
+#: The single-instrument 2-32 of the chapter's book-profile run (one DESI-like camera).
+SINGLE_INSTRUMENT_WEIGHTS = "deepcr_2-32.pt"
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,7 +97,8 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     ----------
     path : path-like, optional
         A ``.pt`` file written by :func:`save_model`. ``None`` loads
-        ``WEIGHTS_DIR / DEFAULT_WEIGHTS``, trained by the chapter's book-profile run.
+        ``WEIGHTS_DIR / DEFAULT_WEIGHTS``, the release weights trained on randomised
+        instruments (``WEIGHTS_DIR / SINGLE_INSTRUMENT_WEIGHTS`` is the single-camera model).
     device : str or torch.device, optional
 
     Raises
