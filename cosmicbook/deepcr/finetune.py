@@ -13,7 +13,6 @@ metadata: an interrupted run leaves the previous weights file as it was.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -260,19 +259,16 @@ class FineTuneResult:
 
 
 def _atomic_save(model: UNet, path: Path, metadata: dict) -> Path:
-    """Write ``path`` (.pt) and its .json through temporary files and renames."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_pt = path.with_name(f".{path.name}.tmp")
-    tmp_js = path.with_name(f".{path.stem}.json.tmp")
+    """:func:`~cosmicbook.deepcr.save_model` to temporary files, then rename both into place."""
+    from cosmicbook.deepcr.inference import save_model
+
+    tmp = path.with_name(f".{path.stem}.tmp.pt")
     try:
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        torch.save({"config": model.config(), "state_dict": state}, tmp_pt)
-        meta = {"architecture": model.name, "n_parameters": model.n_parameters, **metadata}
-        tmp_js.write_text(json.dumps(meta, indent=1, sort_keys=True, default=float) + "\n")
-        os.replace(tmp_pt, path)
-        os.replace(tmp_js, path.with_suffix(".json"))
+        save_model(model, tmp, metadata=metadata)
+        os.replace(tmp.with_suffix(".json"), path.with_suffix(".json"))
+        os.replace(tmp, path)
     finally:
-        for t in (tmp_pt, tmp_js):
+        for t in (tmp, tmp.with_suffix(".json")):
             if t.exists():
                 t.unlink()
     return path
