@@ -9,8 +9,12 @@ Methods (each measured in its own fresh Python process, so that its peak memory 
 ``cosmicbook 2-32``
     :func:`cosmicbook.deepcr.predict_mask` with the shipped weights (halo tiling, 1024 px tiles).
 ``cosmicbook <variant>``
-    The smallest variant of the chapter's model-size study that stays close to 2-32
-    (``--variant``); timed with random weights (the cost does not depend on the values).
+    The smallest shipped randomised variant that stays within a point of 2-32 on the release
+    transfer grids (``--variant``, default 2-8; random weights for a variant not shipped, as
+    the cost does not depend on the values).
+``cosmicbook 2-32, bfloat16`` and ``cosmicbook <variant>, bfloat16``
+    The same with ``precision="bfloat16"`` (convolutions in bfloat16 through
+    ``torch.autocast``; fast on CPUs with AVX512-BF16 or AMX).
 ``cosmicbook 2-32, whole frame``
     One pass over the whole frame (``--whole``; needs ~10 GB on the CPU).
 ``SDSS method``
@@ -19,8 +23,16 @@ Methods (each measured in its own fresh Python process, so that its peak memory 
     ``astroscrappy.detect_cosmics`` with its defaults (``pip install astroscrappy``).
 ``deepCR package 2-32``
     ``deepCR(mask="decam").clean(image)`` from the deepCR package when it is installed
-    (optional; see /work/shared/reference/stack.md for its install), with its default 1024 px
-    segments.
+    (``pip install cosmicbook[peers]``), with its default 1024 px segments.
+``Cosmic-CoNN NRES``
+    ``detect_image(init_model("NRES"), image)`` from Cosmic-CoNN when installed (its three
+    shipped models share one architecture and cost the same).
+``desispec SDSS method``
+    ``desispec.cosmics.reject_cosmic_rays_ala_sdss`` when desispec is installed (DESI's own
+    implementation of the SDSS method, numba-compiled; the first call, which compiles, is
+    excluded by ``--repeat`` >= 2).
+
+Ratios (time of the other method / time of ours) are printed and stored under ``ratios``.
 
 Time is the best of ``--repeat`` calls (wall clock, including a ~2 ms RSS sampling thread);
 peak memory is what the call added to the process's resident set size, sampled every 2 ms by
@@ -75,11 +87,20 @@ def _method(name: str, folder: Path, args: argparse.Namespace):
         from cosmicbook.deepcr import UNet, load_model, parse_variant, predict_mask
 
         torch.set_num_threads(args.threads)
+        from cosmicbook.deepcr import WEIGHTS_DIR
+
         variant = name.split()[1].rstrip(",")
-        model = load_model(device=args.device) if variant == "2-32" else \
-            UNet(*parse_variant(variant)).eval()
+        shipped = WEIGHTS_DIR / f"deepcr_{variant}_randomised.pt"
+        if variant == "2-32":
+            model = load_model(device=args.device)
+        elif shipped.exists():
+            model = load_model(shipped, device=args.device)
+        else:
+            model = UNet(*parse_variant(variant)).eval()
         tile = 0 if "whole" in name else None
-        return lambda: predict_mask(image, model, tile=tile, device=args.device)
+        precision = "bfloat16" if name.endswith("bfloat16") else "float32"
+        return lambda: predict_mask(image, model, tile=tile, device=args.device,
+                                    precision=precision)
     if name == "SDSS method":
         from cosmicbook.baselines import sdss_cosmics
 
@@ -96,6 +117,18 @@ def _method(name: str, folder: Path, args: argparse.Namespace):
         torch.set_num_threads(args.threads)
         model = deepCR(mask="decam", device="GPU" if args.device == "cuda" else "CPU")
         return lambda: model.clean(image, inpaint=False, segment=True)
+    if name == "Cosmic-CoNN NRES":
+        import torch
+
+        from cosmicbook.deepcr import peer_probability
+
+        torch.set_num_threads(args.threads)
+        return lambda: peer_probability("Cosmic-CoNN NRES", image)
+    if name == "desispec SDSS method":
+        from cosmicbook.deepcr import desispec_sdss_mask
+
+        ivar = np.load(folder / "ivar.npy")
+        return lambda: desispec_sdss_mask(image, ivar, "r0")
     raise ValueError(f"unknown method {name!r}")
 
 
@@ -123,7 +156,8 @@ def measure_one(name: str, folder: Path, args: argparse.Namespace) -> dict:
 def available_methods(args: argparse.Namespace) -> list[str]:
     import importlib.util
 
-    names = ["cosmicbook 2-32", f"cosmicbook {args.variant}"]
+    names = ["cosmicbook 2-32", f"cosmicbook {args.variant}", "cosmicbook 2-32, bfloat16",
+             f"cosmicbook {args.variant}, bfloat16"]
     if args.whole:
         names.append("cosmicbook 2-32, whole frame")
     if args.device == "cpu":
@@ -132,7 +166,29 @@ def available_methods(args: argparse.Namespace) -> list[str]:
             names.append("LA Cosmic")
     if importlib.util.find_spec("deepCR"):
         names.append("deepCR package 2-32")
+    if importlib.util.find_spec("cosmic_conn"):
+        names.append("Cosmic-CoNN NRES")
+    if args.device == "cpu" and importlib.util.find_spec("desispec"):
+        names.append("desispec SDSS method")
     return names
+
+
+def ratios(by_name: dict, variant: str) -> dict[str, float]:
+    """Speed ratios (slower / faster) of the pairs the chapter quotes."""
+    pairs = {"deepCR package 2-32 / cosmicbook 2-32": ("deepCR package 2-32", "cosmicbook 2-32"),
+             "Cosmic-CoNN NRES / cosmicbook 2-32": ("Cosmic-CoNN NRES", "cosmicbook 2-32"),
+             f"cosmicbook 2-32 / cosmicbook {variant}": ("cosmicbook 2-32",
+                                                         f"cosmicbook {variant}"),
+             "desispec SDSS method / SDSS method": ("desispec SDSS method", "SDSS method"),
+             "LA Cosmic / cosmicbook 2-32": ("LA Cosmic", "cosmicbook 2-32"),
+             "deepCR package 2-32 / cosmicbook 2-32, bfloat16": ("deepCR package 2-32",
+                                                                "cosmicbook 2-32, bfloat16"),
+             "Cosmic-CoNN NRES / cosmicbook 2-32, bfloat16": ("Cosmic-CoNN NRES",
+                                                             "cosmicbook 2-32, bfloat16"),
+             f"cosmicbook 2-32 / cosmicbook {variant}, bfloat16": (
+                 "cosmicbook 2-32", f"cosmicbook {variant}, bfloat16")}
+    return {label: by_name[a]["seconds"] / by_name[b]["seconds"]
+            for label, (a, b) in pairs.items() if a in by_name and b in by_name}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,10 +234,9 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
 
     by_name = {r["method"]: r for r in rows if "seconds" in r}
-    ratio = None
-    if "deepCR package 2-32" in by_name and "cosmicbook 2-32" in by_name:
-        ratio = by_name["deepCR package 2-32"]["seconds"] / by_name["cosmicbook 2-32"]["seconds"]
-        print(f"speed-up of cosmicbook 2-32 over the deepCR package: {ratio:.2f}x")
+    speed = ratios(by_name, args.variant)
+    for label, value in speed.items():
+        print(f"{label:45s} {value:6.2f}x")
     import torch
 
     import cosmicbook
@@ -200,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "frame": frame,
         "repeat": args.repeat,
         "memory_method": "RSS sampled every 2 ms during each call, minus RSS before it",
-        "speedup_vs_deepcr_package": ratio,
+        "ratios": speed,
         "results": rows,
     }
     RESULTS.mkdir(exist_ok=True)

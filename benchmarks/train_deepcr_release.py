@@ -44,7 +44,7 @@ RECIPE = {
     "frame_size": 512, "n_train_frames": 240, "n_val_frames": 32, "exptime_factor": 2.5,
     "patch_size": 128, "patch_stride": 128, "batch_size": 8, "lr": 0.005,
     "freeze_fraction": 0.4,
-    "epochs": {"2-32": 8, "2-16": 8, "2-8": 8},
+    "epochs": {"2-32": 8, "2-16": 8, "2-8": 8, "2-4": 8},
     "grids": {"psf_sigma": [0.8, 1.0, 1.25, 1.5, 1.8, 2.2],
               "read_noise": [2.0, 3.0, 4.5, 6.0],
               "n_sky_lines": [15.0, 60.0, 110.0, 200.0]},
@@ -54,6 +54,30 @@ QUICK = {"library_size": 1024, "library_darks": 3, "test_library_size": 1024,
          "test_library_darks": 3, "frame_size": 256, "n_train_frames": 4, "n_val_frames": 2,
          "epochs": {"2-8": 1}, "grids": {"psf_sigma": [0.8, 2.2]}, "test_size": 256,
          "test_frames": 1}
+
+
+def merge_results(previous: dict, new: dict, variants: list[str]) -> dict:
+    """Add the variants of a ``--variants`` run to an earlier results file.
+
+    The earlier variants' entries and transfer rows stay; the new variants' (and the
+    single-instrument reference's, recomputed on the same frames) replace theirs; ``hours``
+    becomes a per-run list.
+    """
+    replaced = {f"{v} randomised" for v in variants} | {"2-32 single instrument"}
+    merged = dict(previous)
+    merged["transfer"] = [r for r in previous.get("transfer", [])
+                          if r["method"] not in replaced] + new["transfer"]
+    for variant in variants:
+        merged[variant] = new[variant]
+    runs = previous.get("runs") or [{"variants": [k for k in previous.get("recipe", {})
+                                                  .get("epochs", {})],
+                                     "hours": previous.get("hours")}]
+    merged["runs"] = runs + [{"variants": variants, "hours": new["hours"],
+                              "machine": new["machine"], "device": new["device"]}]
+    merged["recipe"] = dict(previous.get("recipe", {}))
+    merged["recipe"]["epochs"] = {**previous.get("recipe", {}).get("epochs", {}),
+                                  **new["recipe"]["epochs"]}
+    return merged
 
 
 def main(argv=None) -> dict:
@@ -151,6 +175,8 @@ def main(argv=None) -> dict:
                           metadata=meta)
     out = (work if args.quick else RESULTS) / f"deepcr_release_{args.machine}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.variants and out.exists():
+        summary = merge_results(json.loads(out.read_text()), summary, list(models))
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(summary, indent=1, allow_nan=False, default=float) + "\n")
     tmp.replace(out)

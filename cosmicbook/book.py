@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from cosmicbook.core.config import PROFILES
+from cosmicbook.core.prose import machine_name
 
 __all__ = [
     "REPO_ROOT",
@@ -40,6 +41,11 @@ __all__ = [
     "stage",
     "build_html",
     "SCOREBOARD_MARKER",
+    "PROFILE_TIMES",
+    "machine_name",
+    "prepare_page",
+    "record_times",
+    "summary_table",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -111,9 +117,40 @@ def _is_current(output: Path, key: str, results: Path) -> bool:
     return meta.get(_CACHE_KEY) == key
 
 
+#: Kernel options: no "running over TCP without encryption" notice (the kernel runs on this
+#: machine's loopback interface, for papermill only) nor other kernel log lines.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+class _LineWriter:
+    """A stream for tqdm in log files: each refresh on its own line instead of ``\\r``."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        for part in text.replace("\r", "\n").split("\n"):
+            if part.strip():
+                self.stream.write(part.rstrip() + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _progress_bar(name: str, enabled: bool | None) -> bool | dict:
+    """papermill's per-cell bar: live on a terminal, a line every 30 s in a log file."""
+    if enabled is False or os.environ.get("COSMICBOOK_PROGRESS") == "0":
+        return False
+    if sys.stderr.isatty():
+        return {"desc": name, "unit": "cell", "mininterval": 0.5, "dynamic_ncols": True}
+    return {"desc": name, "unit": "cell", "mininterval": 30.0, "ascii": True, "ncols": 80,
+            "file": _LineWriter(sys.stderr)}
+
+
 def execute(source: str | os.PathLike, profile: str = "book", *,
             build_dir: str | os.PathLike | None = None, parameters: dict | None = None,
-            force: bool = False, log_output: bool = False) -> Path:
+            force: bool = False, log_output: bool = False,
+            progress: bool | None = None) -> Path:
     """Execute one notebook with papermill in ``profile``; return the executed ``.ipynb``.
 
     Parameters
@@ -130,6 +167,9 @@ def execute(source: str | os.PathLike, profile: str = "book", *,
         Execute even if a current output exists.
     log_output : bool
         Stream the notebook's output to the terminal while it runs.
+    progress : bool or None
+        papermill's cell progress bar on stderr (cells done, elapsed time); ``None``: on unless
+        ``COSMICBOOK_PROGRESS=0``.
 
     Raises
     ------
@@ -163,6 +203,7 @@ def execute(source: str | os.PathLike, profile: str = "book", *,
     notebook.metadata.pop(_CACHE_KEY, None)
     unexecuted = out_dir / (source.stem + ".unexecuted.ipynb")
     nbformat.write(notebook, unexecuted)
+    bar = _progress_bar(source.stem, progress)
     env_backup = {k: os.environ.get(k) for k in ("COSMICBOOK_PROGRESS", "MPLBACKEND")}
     os.environ["COSMICBOOK_PROGRESS"] = "0"   # no progress-bar debris in the rendered book
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -170,7 +211,8 @@ def execute(source: str | os.PathLike, profile: str = "book", *,
     try:
         papermill.execute_notebook(
             str(unexecuted), str(output), parameters=params, kernel_name="python3",
-            cwd=str(out_dir), log_output=log_output, progress_bar=False,
+            cwd=str(out_dir), log_output=log_output, progress_bar=bar,
+            extra_arguments=KERNEL_ARGUMENTS,
         )
     finally:
         for k, v in env_backup.items():
@@ -188,8 +230,12 @@ def execute(source: str | os.PathLike, profile: str = "book", *,
 
 def execute_all(profile: str = "book", *, only: list[str] | None = None, force: bool = False,
                 build_dir: str | os.PathLike | None = None,
-                parameters: dict | None = None) -> dict[str, Path]:
-    """Execute every chapter notebook (or those named in ``only``); return name -> output."""
+                parameters: dict | None = None, summary: bool = True) -> dict[str, Path]:
+    """Execute every chapter notebook (or those named in ``only``); return name -> output.
+
+    Prints one line per notebook as it starts, papermill's cell progress bar while it runs,
+    and with ``summary`` a table at the end: notebook, profile, executed or cached, seconds.
+    """
     sources = notebook_sources()
     if only:
         names = {s.stem for s in sources}
@@ -197,18 +243,72 @@ def execute_all(profile: str = "book", *, only: list[str] | None = None, force: 
         if unknown:
             raise ValueError(f"unknown notebook(s) {unknown}; the book has {sorted(names)}")
         sources = [s for s in sources if s.stem in only]
-    outputs = {}
-    for source in sources:
+    outputs, rows = {}, []
+    for i, source in enumerate(sources, start=1):
         t0 = time.perf_counter()
-        print(f"[cosmicbook] {source.name} (profile {profile}) ...", flush=True)
+        print(f"[cosmicbook] {i}/{len(sources)} {source.name} (profile {profile}) ...",
+              flush=True)
         before = _mtime(_output_path(source, profile, build_dir))
         outputs[source.stem] = execute(source, profile, build_dir=build_dir,
                                        parameters=parameters, force=force)
         cached = before is not None and before == _mtime(outputs[source.stem])
-        what = "up to date, not executed" if cached else \
-            f"executed in {time.perf_counter() - t0:.1f} s"
+        seconds = time.perf_counter() - t0
+        rows.append((source.stem, profile, "cached" if cached else "executed", seconds))
+        what = "up to date, not executed" if cached else f"executed in {seconds:.1f} s"
         print(f"[cosmicbook]   -> {outputs[source.stem]} ({what})", flush=True)
+    if summary and rows:
+        print(summary_table(rows), flush=True)
+    record_times(outputs, profile)
     return outputs
+
+
+#: Measured wall-clock time of every chapter per profile, as the last full execution on
+#: each machine recorded it (read by the chapter headers, :func:`cosmicbook.core.prose.
+#: profile_times`).
+PROFILE_TIMES = REPO_ROOT / "book" / "profile_times.json"
+
+
+def record_times(outputs: dict[str, Path], profile: str,
+                 path: str | os.PathLike | None = None) -> Path | None:
+    """Store the executed notebooks' wall-clock times in :data:`PROFILE_TIMES` (atomically).
+
+    Notebooks served from the cache keep their earlier entry; nothing is written when no
+    notebook was executed.
+    """
+    import nbformat
+
+    path = Path(path) if path is not None else PROFILE_TIMES
+    times = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    changed = False
+    for name, output in outputs.items():
+        meta = nbformat.read(output, as_version=4).metadata
+        seconds = meta.get("cosmicbook_wall_seconds")
+        key = meta.get(_CACHE_KEY)
+        entry = times.get(name, {}).get(profile, {})
+        if seconds is None or entry.get("cache_key") == key:
+            continue
+        times.setdefault(name, {})[profile] = {
+            "seconds": seconds, "machine": machine_name(),
+            "date": time.strftime("%Y-%m-%d", time.gmtime()), "cache_key": key}
+        changed = True
+    if not changed:
+        return None
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def summary_table(rows: list[tuple[str, str, str, float]]) -> str:
+    """The end-of-build table: notebook, profile, executed/cached, seconds, and the total."""
+    width = max(len("notebook"), *(len(r[0]) for r in rows))
+    lines = [f"{'notebook':{width}s}  profile  status    seconds",
+             f"{'-' * width}  -------  --------  -------"]
+    lines += [f"{name:{width}s}  {profile:7s}  {status:8s}  {sec:7.1f}"
+              for name, profile, status, sec in rows]
+    total = sum(r[3] for r in rows)
+    lines.append(f"{'total':{width}s}  {'':7s}  {'':8s}  {total:7.1f}")
+    return "\n".join(lines)
 
 
 def _output_path(source: Path, profile: str, build_dir) -> Path:
@@ -220,12 +320,35 @@ def _mtime(path: Path) -> int | None:
     return path.stat().st_mtime_ns if path.exists() else None
 
 
+def prepare_page(notebook) -> None:
+    """Remove machinery from a rendered page (in place, on an nbformat notebook).
+
+    papermill's injected-parameters cell is removed (the profile line printed by the setup
+    cell shows the values), and the Colab install cell is collapsed behind a toggle.
+    """
+    for cell in notebook.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if cell.cell_type == "code" and "google.colab" in cell.source \
+                and "hide-cell" not in tags:
+            tags.append("hide-cell")
+
+
+def _page_bytes(executed: Path) -> bytes:
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    prepare_page(notebook)
+    return nbformat.writes(notebook).encode("utf-8")
+
+
 def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) -> Path:
     """Assemble the book source tree ``<build_dir>/src`` and return its path.
 
     Every notebook of the table of contents must have been executed in ``profile``.
     """
-    from cosmicbook.core.results import collect_results, scoreboard_markdown
+    from cosmicbook.core.results import collect_results, headline_figure, scoreboard_markdown
 
     _check_profile(profile)
     build = Path(build_dir) if build_dir is not None else REPO_ROOT / "_build" / profile
@@ -241,8 +364,9 @@ def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) 
             missing.append(source.stem)
             continue
         target = src / "notebooks" / executed.name
-        if not target.exists() or target.read_bytes() != executed.read_bytes():
-            shutil.copy2(executed, target)
+        page = _page_bytes(executed)
+        if not target.exists() or target.read_bytes() != page:
+            target.write_bytes(page)
     if missing:
         raise FileNotFoundError(
             f"notebooks not executed in profile {profile!r}: {missing}; run "
@@ -252,7 +376,10 @@ def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) 
     text = scoreboard.read_text(encoding="utf-8")
     if SCOREBOARD_MARKER not in text:
         raise ValueError(f"book/scoreboard.md lacks the marker {SCOREBOARD_MARKER}")
-    table = scoreboard_markdown(collect_results(build / "results"), doc_prefix="notebooks/")
+    results = collect_results(build / "results")
+    figure = headline_figure(results, src / "book" / "scoreboard_headlines.png")
+    table = scoreboard_markdown(results, doc_prefix="notebooks/",
+                                figure=figure.name if figure else None)
     new = text.replace(SCOREBOARD_MARKER, table)
     if not scoreboard.exists() or scoreboard.read_text(encoding="utf-8") != new:
         scoreboard.write_text(new, encoding="utf-8")

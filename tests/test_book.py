@@ -250,8 +250,12 @@ def test_chapter_page_in_browser(html, browser, name):
               '.output.traceback, .output.error, .output.stderr, .cell_output .stderr').length,
           text: document.body.innerText,
           title: document.title,
+          nan_cells: Array.from(document.querySelectorAll('article table td'))
+              .filter(td => td.innerText.trim().toLowerCase() === 'nan').length,
         };""")
     assert state["images"] >= 3, f"{name} shows {state['images']} figures"
+    assert "{glue" not in state["text"], f"{name} shows an unresolved glue role"
+    assert not state["nan_cells"], f"{name} has table cells reading nan: use a dash"
     assert not state["broken"], f"images that did not load: {state['broken']}"
     assert state["errors"] == 0, f"{name} shows error output"
     assert "Traceback (most recent call last)" not in state["text"]
@@ -268,3 +272,34 @@ def test_every_page_loads_in_browser(html, browser):
         if bad:
             broken[str(page.relative_to(html))] = bad
     assert not broken, f"pages with images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chapter_exercises_and_math_render(html, browser, name):
+    """Every folded cell (the exercise solutions) renders as a closed toggle, and every
+    formula is typeset by the MathJax shipped with the book (no network needed)."""
+    browser.get((html / "notebooks" / f"{name}.html").as_uri())
+    state = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const report = () => done({
+          folded: document.querySelectorAll('.tag_hide-cell').length,
+          toggles: document.querySelectorAll('.tag_hide-cell details.hide').length,
+          open: document.querySelectorAll('.tag_hide-cell details.hide[open]').length,
+          math: document.querySelectorAll('.math').length,
+          typeset: document.querySelectorAll('mjx-container').length,
+          mathjax: typeof window.MathJax === 'object' && !!window.MathJax.startup,
+        });
+        const wait = (window.MathJax && MathJax.startup && MathJax.startup.promise)
+          || Promise.resolve();
+        wait.then(report, report);""")
+    assert state["folded"] >= 3, f"{name}: {state['folded']} folded solution cells"
+    assert state["toggles"] == state["folded"] and state["open"] == 0, state
+    if state["math"]:
+        assert state["mathjax"] and state["typeset"] >= state["math"], state
+
+
+def test_mathjax_ships_with_the_book(html):
+    page = (html / "notebooks" / "03_dla.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
+

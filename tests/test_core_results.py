@@ -1,5 +1,4 @@
 import json
-import math
 
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ def test_format_value():
     assert format_value(0.0) == "0"
     assert format_value(99.51234) == "99.51"
     assert format_value(3) == "3"
-    assert format_value(float("nan")) == "nan"
+    assert format_value(float("nan")) == "—"
     assert format_value("~41k") == "~41k"
 
 
@@ -77,11 +76,29 @@ def test_load_errors(tmp_path):
         Results.load(bad)
 
 
-def test_nan_survives_json(tmp_path):
+def test_results_files_are_strict_json(tmp_path):
+    """NaN (not measurable) is written as null, which json.loads with NaN refused accepts."""
     res = Results("x", "X", profile="ci")
-    res.add("sigma", float("nan"))
-    back = Results.load(res.save(tmp_path))
-    assert math.isnan(back["sigma"].value)
+    res.add("sigma", float("nan"), baseline=float("inf"))
+    res.extra["curve"] = [1.0, float("nan")]
+    path = res.save(tmp_path)
+    data = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert data["metrics"][0]["value"] is None and data["extra"]["curve"] == [1.0, None]
+    back = Results.load(path)
+    assert back["sigma"].value is None
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_peer_column():
+    res = Results("x", "X", profile="ci", method="ours", baseline_name="old")
+    res.add("TPR", 97.0, baseline=70.0, peer=88.0, peer_name="deepCR", headline=True)
+    res.add("FPR", float("nan"), baseline=0.5)
+    text = res.format()
+    assert "best peer" in text and "88 (deepCR)" in text and "—" in text
+    md = res.markdown()
+    assert "| best peer |" in md and "not measurable" in md
+    with pytest.raises(ValueError, match="peer_name"):
+        res.add("AUC", 0.9, peer=0.8)
 
 
 def test_scoreboard_collects_chapters_in_order(tmp_path):
@@ -105,3 +122,25 @@ def test_view_renders_markdown_and_text():
     assert "extraction time" not in view._repr_markdown_()
     assert "extraction time" in repr(res.view(timings=True))
     assert repr(res).startswith("Results('01_demo', profile='ci', 3 metrics)")
+
+
+def test_headline_table_and_figure(tmp_path):
+    from cosmicbook.core.results import headline_figure, headline_markdown
+
+    a = Results("01_a", "Chapter A", profile="ci", method="CNN", baseline_name="SDSS")
+    a.add("TPR", 97.0, unit="%", baseline=70.0, peer=88.0, peer_name="deepCR", paper=92.5,
+          headline=True)
+    a.add("FPR", 0.05, unit="%")
+    b = Results("02_b", "Chapter B", profile="ci", method="GAN", baseline_name="MC")
+    b.add("PSD ratio", 0.9)  # no headline flag: the first science row stands in
+    md = headline_markdown([a, b])
+    assert md.count("\n") == 3  # header, rule, two rows
+    assert "| Chapter A | TPR | 97 (CNN) | 70 (SDSS) | 88 (deepCR) | 92.5 | % |" in md
+    assert "| Chapter B | PSD ratio | 0.9 (GAN) |" in md
+    path = headline_figure([a, b], tmp_path / "h.png")
+    assert path.exists() and path.stat().st_size > 1000
+    empty = Results("03_c", "C", profile="ci")
+    empty.add("label", "n/a")
+    assert headline_figure([empty], tmp_path / "none.png") is None
+    board = scoreboard_markdown([a, b], figure="h.png")
+    assert "## All chapters at a glance" in board and "{figure} h.png" in board

@@ -203,3 +203,19 @@ def test_hardest_cosmics_and_panels():
     assert len(fig.axes) == 2 * 3
     with pytest.raises(ValueError, match="by="):
         plot_hardest_cases(image, labels > 0, labels, {"a": mask}, by="c")
+
+
+def test_bfloat16_precision_close_to_float32():
+    """bfloat16 convolutions: probabilities within a few 1e-2 of float32, the same mask to a
+    handful of pixels, and a clear error for an unknown precision."""
+    image = _frame((160, 160), seed=3)
+    image[20:23, 120] += 1200.0
+    p32 = predict_mask(image)
+    p16 = predict_mask(image, precision="bfloat16")
+    assert p16.dtype == np.float32 and p16.shape == p32.shape
+    assert np.max(np.abs(p16 - p32)) < 0.1
+    flips = int(((p16 > 0.5) != (p32 > 0.5)).sum())
+    assert flips <= 0.002 * image.size
+    assert (p16 > 0.5)[40, 25:55].all()  # the track is still found
+    with pytest.raises(ValueError, match="precision"):
+        predict_mask(image, precision="float16")

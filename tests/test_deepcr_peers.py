@@ -10,7 +10,9 @@ from cosmicbook.deepcr.real import (
     RealFrame,
     gmos_frame,
     named_agreement,
+    read_raw_ccd,
     read_spectrum_frame,
+    saao_frame,
 )
 
 
@@ -107,3 +109,71 @@ def test_gmos_frame_from_astroscrappy():
                                        gain=1.933)
     t = named_agreement(m, frame)
     assert all(t["found"])
+
+
+def _raw_file(path, header=None, shape=(40, 60), bias=1000.0, gain=2.0):
+    """A raw single-amplifier frame: overscan columns 1-8 (FITS 1-based), data from 11 on."""
+    rng = np.random.default_rng(0)
+    data = np.full(shape, bias) + rng.normal(0, 2.0, shape)
+    data[:, 10:] += 50.0            # 100 e- of sky in the trimmed area
+    data[5:10, :] += np.arange(5)[:, None] * 3.0  # a bias drift along the rows
+    data[20, 30] += 400.0           # a cosmic: 800 e-
+    hdr = fits.Header({"BIASSEC": "[1:8,1:40]", "TRIMSEC": "[11:60,1:40]", "GAIN": gain,
+                       "RDNOISE": 4.0, **(header or {})})
+    fits.PrimaryHDU(np.round(data).astype(np.uint16), header=hdr).writeto(path)
+    return path
+
+
+def test_read_raw_ccd_subtracts_overscan_trims_and_applies_gain(tmp_path):
+    frame = read_raw_ccd(_raw_file(tmp_path / "raw.fits"))
+    assert frame.shape == (40, 50) and frame.gain == 2.0 and frame.read_noise == 4.0
+    assert np.median(frame.image) == pytest.approx(100.0, abs=3.0)
+    # the row-by-row overscan removes the bias drift
+    assert abs(np.median(frame.image[5:10]) - np.median(frame.image[20:30])) < 3.0
+    assert frame.image[20, 20] == pytest.approx(900.0, abs=15.0)
+    good = frame.image > 50
+    assert np.median(1 / frame.ivar[good] - frame.image[good]) == pytest.approx(16.0, abs=0.5)
+
+
+def test_read_raw_ccd_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_raw_ccd(tmp_path / "missing.fits")
+    path = tmp_path / "nosec.fits"
+    fits.PrimaryHDU(np.zeros((8, 8), np.uint16)).writeto(path)
+    with pytest.raises(ValueError, match="BIASSEC"):
+        read_raw_ccd(path)
+    bad = _raw_file(tmp_path / "bad.fits", header={"TRIMSEC": "[11:60 1:40]"})
+    with pytest.raises(ValueError, match="TRIMSEC"):
+        read_raw_ccd(bad)
+    nogain = _raw_file(tmp_path / "g.fits", gain=-1.0)
+    with pytest.raises(ValueError, match="gain"):
+        read_raw_ccd(nogain)
+    assert read_raw_ccd(nogain, gain=1.5).gain == 1.5
+
+
+def test_saao_frame_from_ccdproc():
+    pytest.importorskip("ccdproc")
+    frame = saao_frame()
+    assert frame.shape == (512, 512) and frame.gain == 1.9 and frame.read_noise == 5.0
+    assert np.median(frame.image[-1]) > 0.5 * np.median(frame.image)  # lit to the last row
+    # overscan-subtracted: a sky of ~160 e-, far below the raw 2^15 offset
+    assert 50 < np.median(frame.image) < 400
+
+
+def test_plot_real_masks_checks_shapes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cosmicbook.deepcr import plot_real_masks
+
+    image = np.random.default_rng(1).normal(0, 1, (30, 40))
+    mask = np.zeros(image.shape, bool)
+    mask[5:7, 5:9] = True
+    fig = plot_real_masks(image, {"a": mask, "b": ~mask}, named=[(slice(4, 8), slice(4, 10))],
+                          ncols=1)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
+    assert fig.axes[0].get_title() == "a: 8 px"
+    with pytest.raises(ValueError, match="shape"):
+        plot_real_masks(image, {"a": mask[:10]})
+    with pytest.raises(ValueError, match="no masks"):
+        plot_real_masks(image, {})

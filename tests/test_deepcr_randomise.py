@@ -182,3 +182,48 @@ def test_transfer_map_scores_perfect_and_useless_methods():
     assert np.all(swept["tpr"] == 1.0) and np.all(swept["tpr_default"] == 0.0)
     with pytest.raises(ValueError, match="no methods"):
         transfer_map({}, grid)
+
+
+def _toy_map():
+    rows = []
+    for value, (a, b, c) in zip([0.8, 2.2], [(0.95, 0.50, np.nan), (0.99, 0.97, 0.90)],
+                                strict=True):
+        for name, tpr, fpr in (("ours", a, 2e-4), ("single", b, 3e-3), ("peer", c, 1e-4)):
+            rows.append(("psf_sigma", value, name, tpr, fpr, tpr, 0.1))
+    rows.append(("read_noise", 3.0, "ours", 0.80, 5e-4, 0.8, 0.1))
+    rows.append(("read_noise", 3.0, "single", 0.85, 5e-4, 0.8, 0.1))
+    rows.append(("read_noise", 3.0, "peer", 0.70, 5e-4, 0.8, 0.1))
+    t = Table(rows=rows, names=["parameter", "value", "method", "tpr", "fpr_default",
+                                "tpr_default", "seconds"])
+    t.meta["fpr"] = 1e-3
+    return t
+
+
+def test_transfer_pivot_worst_case_and_verdict():
+    from cosmicbook.deepcr import transfer_pivot, transfer_verdict, worst_case
+
+    t = _toy_map()
+    pivot = transfer_pivot(t, "psf_sigma")
+    assert list(pivot["method"]) == ["ours", "single", "peer"]
+    assert pivot["0.8"][1] == pytest.approx(50.0) and pivot["0.8"].mask[2]  # NaN: masked
+    with pytest.raises(ValueError, match="no rows"):
+        transfer_pivot(t, "gain")
+    with pytest.raises(ValueError, match="unknown column"):
+        transfer_pivot(t, "psf_sigma", "auc")
+
+    worst = {r["method"]: r for r in worst_case(t)}
+    assert worst["ours"]["worst_tpr"] == pytest.approx(0.80)
+    assert worst["single"]["worst_fpr_default"] == pytest.approx(3e-3)
+    assert np.isnan(worst["peer"]["worst_tpr"])  # out of reach at one point
+    assert worst["ours"]["n_points"] == 3
+
+    text = transfer_verdict(t, "ours", compare="single", peers=["peer", "absent"],
+                            tpr_goal=0.9)
+    assert "**80.0 %**" in text and "**not met**" in text  # 0.80 < 0.9
+    assert "single falls to 50.0 %" in text
+    assert "single (read_noise = 3)" in text  # the one point where ours loses
+    assert "peer (" not in text  # the peer never beats ours
+    ok = transfer_verdict(t[t["parameter"] == "psf_sigma"], "ours", tpr_goal=0.9)
+    assert "No other method beats ours" in ok and "not met" not in ok
+    with pytest.raises(ValueError, match="not in the table"):
+        transfer_verdict(t, "nobody")

@@ -13,6 +13,7 @@ from typing import Any
 from .config import PROFILES, Profile, resolve_profile
 from .io import data_registry, fetch, read_image, write_image
 from .progress import progress
+from .prose import glue, glue_run, machine_name, mask_nan, profile_times
 from .results import Metric, Results, collect_results, scoreboard_markdown
 from .timing import Timer, best_time
 
@@ -35,6 +36,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "glue",
+    "glue_run",
+    "machine_name",
+    "mask_nan",
+    "profile_times",
     "PROFILES",
     "Profile",
     "resolve_profile",

@@ -8,11 +8,9 @@ a missing file raises :class:`FileNotFoundError`, a file without the expected im
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -188,21 +186,28 @@ def cache_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "cosmicbook"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _file_downloader(url: str, output_file, pooch_instance) -> None:
+    """A pooch downloader for ``file://`` URLs (local mirrors and tests)."""
+    from urllib.parse import unquote, urlparse
+
+    source = Path(unquote(urlparse(url).path))
+    if not source.is_file():
+        raise FileNotFoundError(f"no file at {source}")
+    if isinstance(output_file, (str, os.PathLike)):
+        shutil.copyfile(source, output_file)
+    else:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, output_file)
 
 
 def fetch(name: str, registry: dict[str, dict] | None = None,
           directory: str | os.PathLike | None = None, timeout: float = 60.0) -> Path:
     """Return the local path of registry entry ``name``, downloading and verifying it if needed.
 
-    The file is fetched from the entry's ``url`` (any scheme :mod:`urllib` supports, including
-    ``file://``), checked against its ``sha256`` and kept under :func:`cache_dir`. A cached
-    file whose checksum does not match is downloaded again.
+    Downloads go through pooch (https, ftp, sftp, DOIs; ``file://`` for local mirrors), are
+    checked against the entry's ``sha256`` and kept under :func:`cache_dir`. A cached file
+    whose checksum does not match is downloaded again; an interrupted download leaves no
+    partial file behind.
 
     Raises
     ------
@@ -212,28 +217,31 @@ def fetch(name: str, registry: dict[str, dict] | None = None,
         If the download fails (for example with no network); the message names the URL so the
         file can be fetched by hand and placed in the cache directory.
     """
+    import pooch
+
     registry = data_registry() if registry is None else registry
     if name not in registry:
         raise ValueError(f"unknown data file {name!r}; the registry has {sorted(registry)}")
     entry = registry[name]
     directory = Path(directory) if directory is not None else cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / entry.get("filename", name)
+    filename = entry.get("filename", name)
+    target = directory / filename
     expected = entry.get("sha256")
-    if target.exists() and (expected is None or _sha256(target) == expected):
-        return target
-    tmp = target.with_suffix(target.suffix + ".part")
+    url = entry["url"]
+    downloader = (_file_downloader if url.startswith("file:") else
+                  pooch.HTTPDownloader(timeout=timeout, progressbar=False)
+                  if url.startswith(("http:", "https:")) else None)
     try:
-        with urllib.request.urlopen(entry["url"], timeout=timeout) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise OSError(
-            f"could not download {name!r} from {entry['url']} ({err}); fetch it by hand and "
-            f"save it as {target}"
-        ) from err
-    if expected is not None and _sha256(tmp) != expected:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"checksum mismatch for {name!r} downloaded from {entry['url']}")
-    os.replace(tmp, target)
-    return target
+        path = pooch.retrieve(url, known_hash=f"sha256:{expected}" if expected else None,
+                              fname=filename, path=directory, downloader=downloader,
+                              progressbar=False)
+    except ValueError as err:
+        if "hash" in str(err).lower():
+            raise ValueError(f"checksum mismatch for {name!r} downloaded from {url}: "
+                             f"{err}") from err
+        raise
+    except Exception as err:  # requests' and pooch's download errors, OSError
+        raise OSError(f"could not download {name!r} from {url} ({err}); fetch it by hand "
+                      f"and save it as {target}") from err
+    return Path(path)

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Metric", "Results", "ResultsView", "collect_results", "scoreboard_markdown",
-           "format_value"]
+__all__ = ["Metric", "Results", "ResultsView", "collect_results", "format_value",
+           "headline_figure", "headline_markdown", "headlines", "scoreboard_markdown"]
 
 SCHEMA_VERSION = 1
 
@@ -38,7 +38,7 @@ def format_value(value: Any, digits: int = 4) -> str:
         return str(value)
     value = float(value)
     if math.isnan(value):
-        return "nan"
+        return "—"
     if value == 0:
         return "0"
     return f"{value:.{digits}g}"
@@ -68,6 +68,11 @@ class Metric:
         True for wall-clock measurements: reported, never asserted or compared.
     note : str
         Anything a reader needs to interpret the row.
+    peer : float or str or None
+        The best peer tool the chapter measures on the same data (``peer_name`` says which).
+    peer_name : str
+    headline : bool
+        The chapter's headline numbers: the scoreboard's cross-chapter table shows these.
     """
 
     name: str
@@ -79,6 +84,24 @@ class Metric:
     goal: str = ""
     timing: bool = False
     note: str = ""
+    peer: float | int | str | None = None
+    peer_name: str = ""
+    headline: bool = False
+
+
+def _strict(value: Any) -> Any:
+    """NaN and infinities become None (JSON null): results files are strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _strict_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strict_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_tree(v) for v in value]
+    return _strict(value)
 
 
 @dataclass
@@ -121,12 +144,15 @@ class Results:
 
     def add(self, name: str, value: Any, *, unit: str = "", baseline: Any = None,
             paper: Any = None, source: str = "", goal: str = "", timing: bool = False,
-            note: str = "") -> Metric:
+            note: str = "", peer: Any = None, peer_name: str = "",
+            headline: bool = False) -> Metric:
         """Append a metric; see :class:`Metric` for the meaning of each argument."""
         if any(m.name == name for m in self.metrics):
             raise ValueError(f"metric {name!r} is already in the results of {self.chapter!r}")
+        if peer is not None and not peer_name:
+            raise ValueError(f"metric {name!r}: a peer value needs its peer_name")
         metric = Metric(name, _plain(value), unit, _plain(baseline), _plain(paper), source, goal,
-                        timing, note)
+                        timing, note, _plain(peer), peer_name, bool(headline))
         self.metrics.append(metric)
         return metric
 
@@ -144,10 +170,14 @@ class Results:
         """A plain-text table (what the chapter prints and the test suite compares)."""
         rows = self.rows(timings)
         goals = any(m.goal for m in rows)
-        header = ["metric", self.method, self.baseline_name, "paper", "unit", "source"]
-        header += ["goal"] if goals else []
-        body = [[m.name, format_value(m.value, digits), format_value(m.baseline, digits),
-                 format_value(m.paper, digits), m.unit, m.source] + ([m.goal] if goals else [])
+        peers = any(m.peer is not None for m in rows)
+        header = ["metric", self.method, self.baseline_name]
+        header += ["best peer"] if peers else []
+        header += ["paper", "unit", "source"] + (["goal"] if goals else [])
+        body = [[m.name, format_value(m.value, digits), format_value(m.baseline, digits)]
+                + ([_peer_cell(m, digits)] if peers else [])
+                + [format_value(m.paper, digits), m.unit, m.source]
+                + ([m.goal] if goals else [])
                 for m in rows]
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
 
@@ -159,15 +189,22 @@ class Results:
 
     def markdown(self, timings: bool | None = None, digits: int = 4) -> str:
         """A Markdown table of the metrics (used by the scoreboard page)."""
-        lines = [f"| metric | {self.method} | {self.baseline_name} | paper | unit | source "
-                 "| goal | note |",
-                 "|---|---|---|---|---|---|---|---|"]
-        for m in self.rows(timings):
+        rows = self.rows(timings)
+        peers = any(m.peer is not None for m in rows)
+        peer_head = " best peer |" if peers else ""
+        lines = [f"| metric | {self.method} | {self.baseline_name} |{peer_head} paper | unit "
+                 "| source | goal | note |",
+                 "|---|---|---|" + ("---|" if peers else "") + "---|---|---|---|---|"]
+        for m in rows:
             name = m.name + (" (timing)" if m.timing else "")
+            peer = f" {_peer_cell(m, digits)} |" if peers else ""
+            note = m.note + (" (— : not measurable, see the chapter)"
+                             if "—" in (format_value(m.value), format_value(m.baseline))
+                             and "—" not in m.note else "")
             lines.append(
                 f"| {name} | {format_value(m.value, digits)} | {format_value(m.baseline, digits)}"
-                f" | {format_value(m.paper, digits)} | {m.unit} | {m.source} | {m.goal}"
-                f" | {m.note} |"
+                f" |{peer} {format_value(m.paper, digits)} | {m.unit} | {m.source} | {m.goal}"
+                f" | {note} |"
             )
         return "\n".join(lines)
 
@@ -199,9 +236,10 @@ class Results:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.chapter}.json"
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2, allow_nan=True)
-            fh.write("\n")
+        text = json.dumps(_strict_tree(self.to_dict()), indent=2, allow_nan=False) + "\n"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)  # never a half-written results file
         return path
 
     @classmethod
@@ -233,6 +271,12 @@ class ResultsView:
         return self.results.markdown(timings=self.timings)
 
 
+def _peer_cell(metric: Metric, digits: int) -> str:
+    if metric.peer is None:
+        return "-"
+    return f"{format_value(metric.peer, digits)} ({metric.peer_name})"
+
+
 def _plain(value: Any) -> Any:
     """Convert numpy scalars to Python numbers so JSON and comparisons behave."""
     if hasattr(value, "item") and not isinstance(value, str):
@@ -250,8 +294,74 @@ def collect_results(directory: str | os.PathLike) -> list[Results]:
     return [Results.load(p) for p in sorted(directory.glob("*.json"))]
 
 
-def scoreboard_markdown(results: list[Results], doc_prefix: str | None = None) -> str:
-    """Markdown for the scoreboard page: one section and table per chapter.
+def headlines(results: list[Results]) -> list[tuple[Results, Metric]]:
+    """Each chapter's headline metrics (flagged ``headline``; else its first science row)."""
+    out = []
+    for res in results:
+        rows = [m for m in res.metrics if m.headline] or res.rows(False)[:1]
+        out += [(res, m) for m in rows]
+    return out
+
+
+def headline_markdown(results: list[Results], digits: int = 4) -> str:
+    """One table across all chapters: our method, the classical baseline, the best peer and
+    the paper for every headline metric."""
+    lines = ["| chapter | metric | cosmicbook | classical baseline | best peer | paper | unit "
+             "| goal |", "|---|---|---|---|---|---|---|---|"]
+    for res, m in headlines(results):
+        baseline = format_value(m.baseline, digits)
+        if m.baseline is not None:
+            baseline += f" ({res.baseline_name})"
+        lines.append(f"| {res.title} | {m.name} | {format_value(m.value, digits)} "
+                     f"({res.method}) | {baseline} | {_peer_cell(m, digits)} | "
+                     f"{format_value(m.paper, digits)} | {m.unit} | {m.goal} |")
+    return "\n".join(lines)
+
+
+def headline_figure(results: list[Results], path: str | os.PathLike) -> Path | None:
+    """Small multiples of the headline metrics (ours, baseline, best peer, paper); None when
+    no headline has a number to draw."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    def number(v):
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+            math.isfinite(float(v)) else None
+
+    panels = [(res, m) for res, m in headlines(results) if number(m.value) is not None]
+    if not panels:
+        return None
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.6 * nrows), squeeze=False)
+    colours = {"cosmicbook": "k", "baseline": "tab:red", "best peer": "tab:blue",
+               "paper": "0.6"}
+    for ax, (res, m) in zip(axes.ravel(), panels, strict=False):
+        bars = [(k, number(v)) for k, v in (("cosmicbook", m.value), ("baseline", m.baseline),
+                                            ("best peer", m.peer), ("paper", m.paper))]
+        bars = [(k, v) for k, v in bars if v is not None]
+        ax.barh([k for k, _ in bars], [v for _, v in bars],
+                color=[colours[k] for k, _ in bars])
+        ax.invert_yaxis()
+        ax.set_title(f"{res.chapter[:2]}: {m.name}", fontsize=8)
+        ax.set_xlabel(m.unit or "value", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def scoreboard_markdown(results: list[Results], doc_prefix: str | None = None,
+                        figure: str | None = None) -> str:
+    """Markdown for the scoreboard page: a table of every chapter's headline metrics (and the
+    figure ``figure``, a path relative to the page, when given), then one section and table
+    per chapter.
 
     Parameters
     ----------
@@ -263,7 +373,11 @@ def scoreboard_markdown(results: list[Results], doc_prefix: str | None = None) -
     """
     if not results:
         return "*No chapter results were found: execute the notebooks first (`make book`).*\n"
-    parts = []
+    parts = ["## All chapters at a glance\n", headline_markdown(results) + "\n"]
+    if figure:
+        parts.append(f"```{{figure}} {figure}\n:name: scoreboard-headlines\n\nThe headline "
+                     "metrics: this book's method, the classical baseline, the best peer and "
+                     "the paper, each panel in its own unit.\n```\n")
     for res in results:
         parts.append(f"## {res.title}\n")
         page = f"{{doc}}`the chapter </{doc_prefix}{res.chapter}>`; " if doc_prefix else ""

@@ -23,10 +23,12 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    :func:`simulate_imager` (an undersampled imager outside the training ranges);
    peers and real data -- :func:`peer_methods` (Cosmic-CoNN, the deepCR package, when
    installed), :func:`desispec_agreement` (our SDSS method against DESI's code),
-   :func:`gmos_frame` / :func:`read_spectrum_frame` and :func:`named_agreement` (real frames);
+   :func:`gmos_frame` / :func:`saao_frame` / :func:`read_spectrum_frame` /
+   :func:`read_raw_ccd` and :func:`named_agreement` (real frames);
 6. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
    :func:`tpr_by_brightness`, :func:`footprint_overgrowth`, :func:`seam_difference`; figures
-   :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`.
+   :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`,
+   :func:`plot_real_masks`, :func:`plot_transfer_map`.
 
 The classical baselines (the SDSS method as DESI runs it, LA Cosmic) are in
 :mod:`cosmicbook.baselines`.
@@ -98,6 +100,7 @@ from cosmicbook.deepcr.plotting import (
     hardest_cosmics,
     plot_hardest_cases,
     plot_mask_comparison,
+    plot_real_masks,
     plot_variant_study,
 )
 from cosmicbook.deepcr.profiles import (
@@ -118,7 +121,9 @@ from cosmicbook.deepcr.real import (
     RealFrame,
     gmos_frame,
     named_agreement,
+    read_raw_ccd,
     read_spectrum_frame,
+    saao_frame,
 )
 from cosmicbook.deepcr.simulate import (
     DESI_RATE,
@@ -150,6 +155,9 @@ from cosmicbook.deepcr.transfer import (
     network_method,
     plot_transfer_map,
     transfer_map,
+    transfer_pivot,
+    transfer_verdict,
+    worst_case,
 )
 
 __all__ = [
@@ -214,6 +222,7 @@ __all__ = [
     "median_clean",
     "median_variance_factor",
     "named_agreement",
+    "read_raw_ccd",
     "network_method",
     "normalise",
     "parse_variant",
@@ -224,11 +233,13 @@ __all__ = [
     "plot_mask_comparison",
     "plot_roc",
     "plot_transfer_map",
+    "plot_real_masks",
     "plot_variant_study",
     "predict_mask",
     "predict_quadrants",
     "psf_gradients",
     "read_spectrum_frame",
+    "saao_frame",
     "roc_curve",
     "save_model",
     "score_mask",
@@ -246,5 +257,8 @@ __all__ = [
     "train_val_split",
     "training_metadata",
     "transfer_map",
+    "transfer_pivot",
+    "transfer_verdict",
+    "worst_case",
     "variant_name",
 ]

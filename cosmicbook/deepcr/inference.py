@@ -182,6 +182,7 @@ def predict_mask(
     *,
     halo: int | None = None,
     fast: bool = True,
+    precision: str = "float32",
 ) -> np.ndarray:
     """Cosmic-ray probability (or mask) of a preprocessed frame, tiled seamlessly.
 
@@ -208,6 +209,11 @@ def predict_mask(
     fast : bool
         Fold batch norm into the convolutions and use the channels-last layout (same result
         to ~1e-6, faster on CPUs).
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"`` runs the convolutions in bfloat16 (``torch.autocast``): about 1.9x
+        faster on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and on GPUs, slower on
+        other CPUs; probabilities change by up to ~1e-2, so halo tiling then matches the
+        whole frame only to that level. The frame statistics and the sigmoid stay float32.
 
     Returns
     -------
@@ -220,6 +226,8 @@ def predict_mask(
         For a frame that is not a finite 2-D numeric array, or bad ``threshold``/``tile``/``halo``.
     """
     frame = check_frame(image)
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
     dev = get_device(device)
@@ -241,7 +249,9 @@ def predict_mask(
     tile = hp if tile == 0 else int(-(-int(tile) // m) * m)
     out = np.empty((hp, wp), dtype=np.float32)
     center, scale = center.to(dev), scale.to(dev)
-    with torch.inference_mode():
+    autocast = torch.autocast(dev.type, dtype=torch.bfloat16,
+                              enabled=precision == "bfloat16")
+    with torch.inference_mode(), autocast:
         for y0 in range(0, hp, tile):
             for x0 in range(0, wp, tile):
                 y1, x1 = min(y0 + tile, hp), min(x0 + tile, wp)
@@ -250,7 +260,7 @@ def predict_mask(
                 cut = torch.from_numpy(np.ascontiguousarray(padded[a0:a1, b0:b1]))
                 logits = net(cut[None, None].to(dev), center, scale)[0, 0]
                 keep = logits[y0 - a0:y1 - a0, x0 - b0:x1 - b0]
-                out[y0:y1, x0:x1] = torch.sigmoid(keep).float().cpu().numpy()
+                out[y0:y1, x0:x1] = torch.sigmoid(keep.float()).cpu().numpy()
     prob = out[:height, :width]
     return prob > threshold if threshold is not None else prob
 

@@ -13,7 +13,7 @@ import numpy as np
 from cosmicbook.core.plotting import imshow_zscale, outline_mask
 
 __all__ = ["hardest_cosmics", "plot_hardest_cases", "plot_mask_comparison",
-           "plot_variant_study"]
+           "plot_real_masks", "plot_variant_study"]
 
 
 def hardest_cosmics(labels: np.ndarray, mask: np.ndarray, n: int = 6,
@@ -189,3 +189,62 @@ def plot_variant_study(names: Sequence[str], tpr: Sequence[float], seconds: Sequ
     ax.set_ylabel(f"TPR at FPR {fpr_label} (%)")
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def plot_real_masks(image: np.ndarray, masks: Mapping[str, np.ndarray],
+                    named: Sequence[tuple[slice, slice]] = (), ncols: int = 4,
+                    size: float = 2.8, title: str | None = None):
+    """A real frame once per method, with that method's mask outlined.
+
+    A real frame has no truth mask: what can be shown is what each method flags, and the
+    boxes of the cosmic rays another package's tests name (dashed red).
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (H, W)
+        The frame, e- (zscale).
+    masks : mapping of str -> numpy.ndarray
+        Method name -> boolean mask of ``image``'s shape.
+    named : sequence of (slice, slice)
+        Bounding boxes of named cosmic rays.
+    ncols : int
+    size : float
+        Panel size, inches.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    names = list(masks)
+    if not names:
+        raise ValueError("no masks to show")
+    for name in names:
+        if np.shape(masks[name]) != np.shape(image):
+            raise ValueError(f"mask {name!r} has shape {np.shape(masks[name])}, the image "
+                             f"{np.shape(image)}")
+    ncols = min(ncols, len(names))
+    nrows = -(-len(names) // ncols)
+    aspect = image.shape[0] / image.shape[1]
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(size * ncols, size * aspect * nrows + 0.3))
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        imshow_zscale(image, ax=ax)
+        outline_mask(masks[name], ax, color="cyan", linewidth=0.8)
+        for rows, cols in named:
+            ax.add_patch(Rectangle((cols.start - 0.5, rows.start - 0.5),
+                                   cols.stop - cols.start, rows.stop - rows.start,
+                                   fill=False, ec="red", ls="--", lw=0.8))
+        ax.set_title(f"{name}: {int(np.sum(masks[name]))} px", fontsize=8)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(names):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -12,6 +12,9 @@ and optionally a sky extension. :func:`gmos_frame` loads the one astroscrappy sh
 150 x 200 cutout of a 90 s Gemini-South GMOS-S long-slit exposure of the standard LTT 7379
 (S20190808S0048, R400 grating, reduced with DRAGONS, in electrons; read noise 4.24 e-, gain
 1.933 e-/ADU as its test states) with the two cosmic rays its ``test_gmos`` names.
+:func:`read_raw_ccd` calibrates a raw single-amplifier frame (overscan, trim, gain), and
+:func:`saao_frame` applies it to the one ccdproc ships: a raw 150 s exposure of the SAAO 1.0 m
+telescope's STE3 CCD (an imager; no cosmic rays are named for it).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from astropy.io import fits
 from astropy.table import Table
 from scipy import ndimage
 
-__all__ = ["GMOS_COSMICS", "RealFrame", "gmos_frame", "named_agreement",
-           "read_spectrum_frame"]
+__all__ = ["GMOS_COSMICS", "RealFrame", "gmos_frame", "named_agreement", "read_raw_ccd",
+           "read_spectrum_frame", "saao_frame"]
 
 #: The cosmic rays ``astroscrappy/tests/test_gmos.py`` requires LA Cosmic to find in
 #: ``gmos.fits``, as (row slice, column slice) bounding boxes of the file's own orientation.
@@ -165,6 +168,108 @@ def gmos_frame() -> RealFrame:
     frame.named = [(cols, rows) for rows, cols in GMOS_COSMICS]
     frame.source = ("astroscrappy tests/data/gmos.fits: Gemini-South GMOS-S S20190808S0048 "
                     "(programme GS-2019B-Q-305), cutout [362:, 480:680], reduced with DRAGONS")
+    return frame
+
+
+def _section(value: str, key: str, path) -> tuple[slice, slice]:
+    """A FITS section ``'[x0:x1, y0:y1]'`` (1-based, inclusive) as numpy (rows, columns)."""
+    try:
+        x, y = str(value).strip().strip("[]").split(",")
+        x0, x1 = (int(v) for v in x.split(":"))
+        y0, y1 = (int(v) for v in y.split(":"))
+    except ValueError as err:
+        raise ValueError(f"{path}: {key} = {value!r} is not a FITS section '[x0:x1,y0:y1]'"
+                         ) from err
+    if x0 < 1 or y0 < 1 or x1 < x0 or y1 < y0:
+        raise ValueError(f"{path}: {key} = {value!r} is not a valid section")
+    return slice(y0 - 1, y1), slice(x0 - 1, x1)
+
+
+def read_raw_ccd(path: str | os.PathLike, hdu=0, *, gain: float | None = None,
+                 read_noise: float | None = None, name: str | None = None) -> RealFrame:
+    """Calibrate a raw single-amplifier CCD frame into electrons.
+
+    The overscan (``BIASSEC``) is subtracted row by row (its median), the frame is trimmed to
+    ``TRIMSEC`` and multiplied by the gain; the inverse variance is that of Poisson noise on
+    the (positive) signal plus the read noise. There is no flat field and no dark: cosmic-ray
+    finders work on exactly this.
+
+    Parameters
+    ----------
+    path : path-like
+    hdu : int or str
+        The image extension.
+    gain, read_noise : float, optional
+        e-/ADU and e-; default the header's ``GAIN`` and ``RDNOISE``.
+    name : str, optional
+
+    Returns
+    -------
+    RealFrame
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        When the header lacks ``BIASSEC``/``TRIMSEC`` or the gain and read noise (and none are
+        given), or they are not positive.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no FITS file at {path}")
+    with fits.open(path) as hdul:
+        raw = _hdu(hdul, hdu, path).astype(np.float64)
+        header = hdul[hdu].header
+    for key in ("BIASSEC", "TRIMSEC"):
+        if key not in header:
+            raise ValueError(f"{path}: the header has no {key}; expected a raw frame with "
+                             "its overscan and trim sections")
+    gain = header.get("GAIN") if gain is None else gain
+    read_noise = header.get("RDNOISE") if read_noise is None else read_noise
+    for label, value in (("gain", gain), ("read noise", read_noise)):
+        if value is None or not np.isfinite(float(value)) or float(value) <= 0:
+            raise ValueError(f"{path}: {label} must be a positive number (from the header "
+                             f"or the arguments), got {value!r}")
+    gain, read_noise = float(gain), float(read_noise)
+    bias = np.median(raw[_section(header["BIASSEC"], "BIASSEC", path)], axis=1)
+    rows, cols = _section(header["TRIMSEC"], "TRIMSEC", path)
+    image = ((raw - bias[:, None])[rows, cols] * gain).astype(np.float32)
+    ivar = (1.0 / (np.maximum(image, 0.0) + read_noise ** 2)).astype(np.float32)
+    return RealFrame(name=name or path.stem, image=image, ivar=ivar, read_noise=read_noise,
+                     gain=gain, source=str(path))
+
+
+def saao_frame() -> RealFrame:
+    """The raw SAAO 1.0 m frame ccdproc ships in its test data, calibrated by
+    :func:`read_raw_ccd` (gain 1.9 e-/ADU and read noise 5 e- from its header), without the
+    unilluminated rows at the end of its TRIMSEC (512 x 512 remain).
+
+    Only the file is read: ``pip install --no-deps ccdproc`` is enough.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ccdproc is not installed or carries no test data.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("ccdproc")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the SAAO test frame ships with ccdproc: "
+                                "pip install --no-deps ccdproc")
+    path = Path(list(spec.submodule_search_locations)[0]) / "tests" / "data" / "a8280271.fits"
+    if not path.is_file():
+        raise FileNotFoundError(f"the installed ccdproc has no {path}")
+    frame = read_raw_ccd(path, name="SAAO 1.0 m rf0420")
+    # the last rows of TRIMSEC are not illuminated (they sit at the overscan level): cut them,
+    # so that no method is judged on the edge between sky and no light
+    lit = np.nonzero(np.median(frame.image, axis=1) > 0.5 * np.median(frame.image))[0]
+    rows = slice(int(lit[0]), int(lit[-1]) + 1)
+    frame.image, frame.ivar = frame.image[rows].copy(), frame.ivar[rows].copy()
+    frame.source = ("ccdproc tests/data/a8280271.fits: SAAO 1.0 m telescope, STE3 CCD, "
+                    "2013-07-13, 150 s exposure of rf0420; overscan-subtracted, trimmed to "
+                    f"TRIMSEC and to its illuminated rows {rows.start}-{rows.stop - 1}")
     return frame
 
 

@@ -45,6 +45,9 @@ __all__ = [
     "network_method",
     "plot_transfer_map",
     "transfer_map",
+    "transfer_pivot",
+    "transfer_verdict",
+    "worst_case",
 ]
 
 #: The library as it is (rotated and flipped, no amplitude scaling or synthetic tracks): the
@@ -265,8 +268,8 @@ def plot_transfer_map(table: Table, parameter: str = "psf_sigma", column: str = 
         order = np.argsort(rows["value"])
         y = np.asarray(rows[column], float)[order]
         scale = 100.0 if column in ("tpr", "fpr_default", "tpr_default") else 1.0
-        ax.plot(np.asarray(rows["value"])[order], scale * y, marker="o", label=name,
-                **(styles or {}).get(name, {}))
+        style = {"marker": "o", **(styles or {}).get(name, {})}
+        ax.plot(np.asarray(rows["value"])[order], scale * y, label=name, **style)
     labels = {"tpr": f"TPR at FPR {100 * table.meta.get('fpr', 1e-3):g} % (%)",
               "fpr_default": "FPR at the default operating point (%)",
               "tpr_default": "TPR at the default operating point (%)"}
@@ -278,3 +281,124 @@ def plot_transfer_map(table: Table, parameter: str = "psf_sigma", column: str = 
         ax.set_yscale("log")
     ax.legend(fontsize="small", ncol=2)
     return ax
+
+
+def transfer_pivot(table: Table, parameter: str, column: str = "tpr",
+                   scale: float = 100.0) -> Table:
+    """One row per method, one column per grid value of ``parameter``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        From :func:`transfer_map`.
+    parameter : str
+        Which grid.
+    column : str
+        ``"tpr"``, ``"fpr_default"``, ``"tpr_default"`` or ``"seconds"``.
+    scale : float
+        Multiplies the values (default 100: percent).
+
+    Returns
+    -------
+    astropy.table.Table
+        Column ``method`` and one float column per grid value (named by its value); NaN
+        (not reachable) is masked, so it prints as ``--``.
+    """
+    sub = table[table["parameter"] == parameter]
+    if not len(sub):
+        raise ValueError(f"no rows for parameter {parameter!r} in the table")
+    if column not in table.colnames:
+        raise ValueError(f"unknown column {column!r}; expected one of {table.colnames[3:]}")
+    values = sorted(set(float(v) for v in sub["value"]))
+    names = list(dict.fromkeys(sub["method"]))
+    out = Table({"method": names})
+    for v in values:
+        at = sub[sub["value"] == v]
+        lookup = {r["method"]: float(r[column]) * scale for r in at}
+        out[f"{v:g}"] = [lookup.get(n, np.nan) for n in names]
+        out[f"{v:g}"].format = ".2f"
+    out.meta.update(parameter=parameter, column=column, scale=scale)
+    from cosmicbook.core.prose import mask_nan
+
+    return mask_nan(out)
+
+
+def worst_case(table: Table) -> Table:
+    """Per method over every grid point: the worst TPR at the fixed FPR and the worst FPR at
+    the default operating point -- what a user of an unknown camera can count on.
+
+    ``worst_tpr`` is NaN when at some grid point the method cannot reach the fixed FPR (a
+    classical method none of whose swept settings gets that low).
+
+    Returns
+    -------
+    astropy.table.Table
+        ``method``, ``worst_tpr``, ``worst_fpr_default``, ``n_points``.
+    """
+    names = list(dict.fromkeys(table["method"]))
+    rows = []
+    for name in names:
+        sub = table[table["method"] == name]
+        rows.append((name, float(np.min(sub["tpr"])), float(np.max(sub["fpr_default"])),
+                     len(sub)))
+    out = Table(rows=rows, names=["method", "worst_tpr", "worst_fpr_default", "n_points"])
+    out.meta["fpr"] = table.meta.get("fpr", 1e-3)
+    return out
+
+
+def transfer_verdict(table: Table, method: str, *, compare: str | None = None,
+                     peers: Sequence[str] = (), tpr_goal: float = 0.93,
+                     fpr_goal: float = 1e-3) -> str:
+    """A paragraph stating, from the numbers, how ``method`` fared on a transfer map.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        From :func:`transfer_map`.
+    method : str
+        The method judged.
+    compare : str, optional
+        A second method whose worst TPR is quoted (e.g. the single-instrument network).
+    peers : sequence of str
+        Methods counted as peers: the best of them (highest worst-case TPR) is quoted.
+    tpr_goal, fpr_goal : float
+        Goals for the worst TPR at the fixed FPR and the worst default FPR (fractions).
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    worst = {r["method"]: (r["worst_tpr"], r["worst_fpr_default"]) for r in worst_case(table)}
+    if method not in worst:
+        raise ValueError(f"method {method!r} is not in the table")
+    fpr = 100 * table.meta.get("fpr", 1e-3)
+    tpr_min, fpr_max = worst[method]
+    n_points = len(table[table["method"] == method])
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    text = (f"Over all {n_points} grid points, {method} masks at least "
+            f"**{100 * tpr_min:.1f} %** of the cosmic-ray pixels at FPR {fpr:g} % (goal "
+            f"{100 * tpr_goal:g} %: {met(tpr_min >= tpr_goal)}), and at its default operating "
+            f"point it flags at most {100 * fpr_max:.3f} % of the clean pixels (goal "
+            f"{100 * fpr_goal:g} %: {met(fpr_max <= fpr_goal)}).")
+    if compare is not None and compare in worst:
+        text += f" {compare} falls to {100 * worst[compare][0]:.1f} % at its worst point."
+    present = [p for p in peers if p in worst]
+    if present:
+        best = max(present, key=lambda p: np.nan_to_num(worst[p][0], nan=-1.0))
+        text += (f" The best peer over the whole map, {best}, reaches "
+                 f"{100 * worst[best][0]:.1f} % at its worst.")
+    beaten = []
+    ours = table[table["method"] == method]
+    for row in ours:
+        at = table[(table["parameter"] == row["parameter"]) & (table["value"] == row["value"])]
+        better = [r["method"] for r in at if r["method"] != method and r["tpr"] > row["tpr"]]
+        beaten += [f"{b} ({row['parameter']} = {row['value']:g})" for b in better]
+    if beaten:
+        text += f" {method} is beaten at fixed FPR by: " + "; ".join(beaten) + "."
+    else:
+        text += f" No other method beats {method} at fixed FPR at any grid point."
+    return text
