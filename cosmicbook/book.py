@@ -45,11 +45,13 @@ __all__ = [
     "machine_name",
     "prepare_page",
     "record_times",
+    "times_markdown",
     "summary_table",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCOREBOARD_MARKER = "<!-- scoreboard-table -->"
+TIMES_MARKER = "<!-- profile-times-table -->"
 _CACHE_KEY = "cosmicbook_cache_key"
 
 
@@ -268,6 +270,23 @@ def execute_all(profile: str = "book", *, only: list[str] | None = None, force: 
 PROFILE_TIMES = REPO_ROOT / "book" / "profile_times.json"
 
 
+def times_markdown(path: str | os.PathLike | None = None) -> str:
+    """A Markdown table of :data:`PROFILE_TIMES`: chapter x profile, minutes and machine."""
+    path = Path(path) if path is not None else PROFILE_TIMES
+    times = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    profiles = list(PROFILES)
+    lines = ["| chapter | " + " | ".join(f"`{p}`" for p in profiles) + " |",
+             "|---|" + "---|" * len(profiles)]
+    for source in notebook_sources():
+        cells = []
+        for profile in profiles:
+            entry = times.get(source.stem, {}).get(profile)
+            cells.append(f"{entry['seconds'] / 60:.1f} min ({entry['machine']}, "
+                         f"{entry['date']})" if entry else "not measured yet")
+        lines.append(f"| {{doc}}`../notebooks/{source.stem}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def record_times(outputs: dict[str, Path], profile: str,
                  path: str | os.PathLike | None = None) -> Path | None:
     """Store the executed notebooks' wall-clock times in :data:`PROFILE_TIMES` (atomically).
@@ -372,6 +391,12 @@ def stage(profile: str = "book", *, build_dir: str | os.PathLike | None = None) 
             f"notebooks not executed in profile {profile!r}: {missing}; run "
             f"`python -m cosmicbook.book execute --profile {profile}` first"
         )
+    workshop = src / "book" / "workshop.md"
+    if workshop.exists():
+        text = workshop.read_text(encoding="utf-8")
+        new = text.replace(TIMES_MARKER, times_markdown())
+        if new != text:
+            workshop.write_text(new, encoding="utf-8")
     scoreboard = src / "book" / "scoreboard.md"
     text = scoreboard.read_text(encoding="utf-8")
     if SCOREBOARD_MARKER not in text:

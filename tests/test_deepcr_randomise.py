@@ -227,3 +227,15 @@ def test_transfer_pivot_worst_case_and_verdict():
     assert "No other method beats ours" in ok and "not met" not in ok
     with pytest.raises(ValueError, match="not in the table"):
         transfer_verdict(t, "nobody")
+
+
+def test_describe_transfer():
+    from cosmicbook.deepcr import describe_transfer
+
+    text = describe_transfer(_toy_map(), single="single", classical=["peer"],
+                             peers=["peer", "ours"])
+    assert "single is worst at psf_sigma = 0.8 (50.0 %" in text
+    assert "cannot get down to FPR 0.1 % with any swept setting at 1 of 3 grid points" in text
+    assert "ours 95.0 -> 99.0 %" in text
+    with pytest.raises(ValueError, match="no rows"):
+        describe_transfer(_toy_map(), parameter="gain")

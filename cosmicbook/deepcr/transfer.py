@@ -46,6 +46,7 @@ __all__ = [
     "plot_transfer_map",
     "transfer_map",
     "transfer_pivot",
+    "describe_transfer",
     "transfer_verdict",
     "worst_case",
 ]
@@ -402,3 +403,63 @@ def transfer_verdict(table: Table, method: str, *, compare: str | None = None,
     else:
         text += f" No other method beats {method} at fixed FPR at any grid point."
     return text
+
+
+def describe_transfer(table: Table, *, single: str | None = None,
+                      classical: Sequence[str] = (), peers: Sequence[str] = (),
+                      parameter: str = "psf_sigma") -> str:
+    """Sentences on how the other methods of a transfer map behave along one grid.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        From :func:`transfer_map`.
+    single : str, optional
+        A network trained on one instrument: where along ``parameter`` it is worst.
+    classical : sequence of str
+        Methods with a swept knob: at how many grid points (of the whole map) they cannot
+        reach the fixed FPR, and the range of their default FPR.
+    peers : sequence of str
+        Their TPR at the lowest and the highest value of ``parameter``.
+    parameter : str
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    fpr = 100 * table.meta.get("fpr", 1e-3)
+    sub = table[table["parameter"] == parameter]
+    if not len(sub):
+        raise ValueError(f"no rows for parameter {parameter!r} in the table")
+    lo, hi = float(np.min(sub["value"])), float(np.max(sub["value"]))
+    parts = []
+    if single is not None:
+        rows = sub[sub["method"] == single]
+        k = int(np.nanargmin(rows["tpr"]))
+        parts.append(f"{single} is worst at {parameter} = {rows['value'][k]:g} "
+                     f"({100 * rows['tpr'][k]:.1f} % at FPR {fpr:g} %) and best at "
+                     f"{rows['value'][int(np.nanargmax(rows['tpr']))]:g} "
+                     f"({100 * np.nanmax(rows['tpr']):.1f} %).")
+    for name in classical:
+        rows = table[table["method"] == name]
+        if not len(rows):
+            continue
+        n_out = int(np.sum(np.isnan(rows["tpr"])))
+        f_lo, f_hi = 100 * np.min(rows["fpr_default"]), 100 * np.max(rows["fpr_default"])
+        reach = (f"cannot get down to FPR {fpr:g} % with any swept setting at {n_out} of "
+                 f"{len(rows)} grid points" if n_out else
+                 f"reaches FPR {fpr:g} % at every grid point")
+        parts.append(f"{name} {reach}; at its defaults it flags {f_lo:.3f}-{f_hi:.3f} % of "
+                     "the clean pixels.")
+    described = []
+    for name in peers:
+        rows = sub[sub["method"] == name]
+        if not len(rows):
+            continue
+        at = {float(r["value"]): 100 * float(r["tpr"]) for r in rows}
+        described.append(f"{name} {at[lo]:.1f} -> {at[hi]:.1f} %")
+    if described:
+        parts.append(f"The peers from {parameter} = {lo:g} to {hi:g}: "
+                     + "; ".join(described) + ".")
+    return " ".join(parts)

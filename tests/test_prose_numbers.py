@@ -1,0 +1,85 @@
+"""The chapters' prose states measured numbers from the run (myst-nb glue), not by hand.
+
+A hand-typed number goes stale the moment the code or a profile changes. This test counts the
+numbers that *look measured* -- decimals, percentages and ratios such as ``1.7x`` -- in every
+markdown cell after a chapter's introduction (the cells before its first ``##`` section),
+outside glue and cite roles, inline code and math. What remains must be a parameter of the
+method or a published value; those are declared per chapter below with the reason, and any
+other number fails the test once a chapter has more than ``MAX_UNDECLARED`` of them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jupytext
+import pytest
+
+from cosmicbook import book
+
+#: Undeclared measured-looking numbers a chapter's prose may hold (a handful: in practice a
+#: value quoted in passing; anything measured belongs in a glue role).
+MAX_UNDECLARED = 3
+
+#: Numbers each chapter's prose may state by hand: parameters and published values.
+DECLARED: dict[str, dict[str, str]] = {
+    "01_dark_frames": {"1.4": "the DESI deck's cosmic-ray rate (published)"},
+    "02_deepcr_masks": {
+        "1.4": "DESI cosmic-ray rate per s per 4k frame (published)",
+        "40%": "batch-norm freeze fraction (parameter)",
+        "2.5": "learning-rate divisor at the freeze (parameter)",
+        "0.5": "default probability threshold (parameter)",
+        "0.8": "lower end of the randomised PSF range / REAL_PSF_SIGMA (parameter)",
+        "2.2": "upper end of the randomised PSF range (parameter)",
+        "0.1": "the fixed false-positive rate, 0.1 % (parameter)",
+        "1.0": "a grid point of the PSF grid (parameter)",
+        "0.6": "PSF sigma of the imager used for fine-tuning (parameter)",
+        "0.2": "exercise threshold (parameter)",
+        "0.9": "exercise threshold (parameter)",
+    },
+    "03_dla": {
+        "20.3": "the DLA threshold, log N_HI = 20.3 (definition)",
+        "22.5": "upper end of the simulated log N range (parameter)",
+        "19.5": "lower end of the simulated sub-DLA range (parameter)",
+        "30%": "the classical trough depth cut / 30 % continuum error of an exercise",
+        "0.5": "detection threshold on p(DLA) (parameter)",
+        "0.3": "exercise threshold (parameter)",
+        "0.8": "exercise threshold (parameter)",
+    },
+}
+
+ROLE = re.compile(r"\{[a-z:]+\}`[^`]*`")
+CODE = re.compile(r"`[^`]*`")
+MATH = re.compile(r"\$[^$]*\$")
+NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?\s?%|\d+(?:\.\d+)?x(?!\w)|\d+\.\d+)")
+
+
+def prose_numbers(source) -> list[str]:
+    """The measured-looking numbers of a notebook's prose after its introduction."""
+    notebook = jupytext.read(source)
+    cells = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    first = next((i for i, t in enumerate(cells) if t.lstrip().startswith("## ")), len(cells))
+    found = []
+    for text in cells[first:]:
+        for pattern in (ROLE, CODE, MATH):
+            text = pattern.sub(" ", text)
+        found += [n.replace(" ", "") for n in NUMBER.findall(text)]
+    return found
+
+
+def test_counter_sees_typed_numbers_and_ignores_glue(tmp_path):
+    src = tmp_path / "nb.py"
+    src.write_text('# %% [markdown]\n# # Title 0.5\n\n# %% [markdown]\n# ## Part\n'
+                   "# TPR 96.5 % at FPR {glue:text}`fpr:.3f` %, 1.7x faster, `code 2.5`,\n"
+                   "# $x = 3.1$ and 12 fibres.\n")
+    assert prose_numbers(src) == ["96.5%", "1.7x"]
+
+
+@pytest.mark.parametrize("source", book.notebook_sources(), ids=lambda p: p.stem)
+def test_prose_numbers_come_from_the_run(source):
+    declared = DECLARED.get(source.stem, {})
+    numbers = prose_numbers(source)
+    undeclared = [n for n in numbers if n not in declared and n.rstrip("%x") not in declared]
+    assert len(undeclared) <= MAX_UNDECLARED, (
+        f"{source.name}: {len(undeclared)} hand-typed measured-looking numbers in the prose "
+        f"{undeclared[:20]}; glue them ({{glue:text}}`key:.2f`) or declare parameters here")
