@@ -212,8 +212,10 @@ def predict_mask(
     precision : {"float32", "bfloat16"}
         ``"bfloat16"`` runs the convolutions in bfloat16 (``torch.autocast``): about 1.9x
         faster on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and on GPUs, slower on
-        other CPUs; probabilities change by up to ~1e-2, so halo tiling then matches the
-        whole frame only to that level. The frame statistics and the sigmoid stay float32.
+        other CPUs; probabilities change by up to ~0.06 (on held-out 1k frames at PSF sigma
+        0.8 and 2.2 px: TPR at FPR 0.1 % within 0.05 point of float32, 4-9 mask pixels
+        flipped), so halo tiling then matches the whole frame only to that level. The frame
+        statistics and the sigmoid stay float32.
 
     Returns
     -------
