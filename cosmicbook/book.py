@@ -121,7 +121,7 @@ def _is_current(output: Path, key: str, results: Path) -> bool:
 
 #: Kernel options: no "running over TCP without encryption" notice (the kernel runs on this
 #: machine's loopback interface, for papermill only) nor other kernel log lines.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class _LineWriter:

@@ -342,7 +342,8 @@ for level in (250.0, THRESHOLD, 1000.0):
 for name, mask in (("with the mask", hot), ("without", None)):
     lab, tab = darks.extract_cosmics(example.data, threshold=THRESHOLD, seed=SEED_LEVEL,
                                      grow_sigma=GROW_SIGMA, mask=mask)
-    s = darks.evaluate_extraction(lab, example, threshold=THRESHOLD, grow_sigma=GROW_SIGMA)
+    s = darks.evaluate_extraction(lab, example, threshold=THRESHOLD,
+                                  grow_sigma=GROW_SIGMA)
     print(f"{name:14s}: {len(tab):4d} footprints, {s.n_false} false, "
           f"purity {100 * s.purity:.1f} %")
 

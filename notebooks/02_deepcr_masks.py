@@ -308,7 +308,7 @@ growth = {name: deepcr.footprint_overgrowth(m, truth) for name, m in masks.items
 for name, g in growth.items():
     print(f"{name:12s} over-growth {g.overgrowth:.3f} (ring {g.overgrowth_ring:.3f}, "
           f"farther {g.overgrowth_far:.3f}); {g.n_flagged} px masked")
-brightness["SDSS method"]["lo", "hi", "n_cosmics", "detected", "tpr"]
+cb.mask_nan(brightness["SDSS method"]["lo", "hi", "n_cosmics", "detected", "tpr"])
 
 # %% [markdown]
 # ## The hardest cases

@@ -478,8 +478,8 @@ for label, flux in (("as simulated", example.flux), ("blue side x 0.7", tilted))
 # NBVAL_IGNORE_OUTPUT
 for stride in (1, 4, 16):
     t0 = time.perf_counter()
-    n = sum(len(dla.find_dlas(s.wave, s.flux, s.ivar, s.z_qso, model=model, stride=stride))
-            for s in test_lines[:20])
+    n = sum(len(dla.find_dlas(s.wave, s.flux, s.ivar, s.z_qso, model=model,
+                              stride=stride)) for s in test_lines[:20])
     print(f"stride {stride:2d}: {n} detections in 20 sightlines, "
           f"{(time.perf_counter() - t0) / 20:.3f} s per sightline")
 
