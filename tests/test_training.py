@@ -581,7 +581,7 @@ def test_resume_without_saved_generator_state_would_differ(tmp_path, monkeypatch
     straight = _resumable_run(tmp_path, "a.pt", 4, init_seed=1, loader_seed=0)
     seed_everything(0)
     _resumable_run(tmp_path, "b.pt", 2, init_seed=1, loader_seed=0)
-    monkeypatch.setattr(training, "_loader_generators", lambda loader: [])
+    monkeypatch.setattr(training.loop, "_loader_generators", lambda loader: [])
     resumed = _resumable_run(tmp_path, "b.pt", 4, init_seed=2, loader_seed=99)
     assert not torch.equal(resumed[0][0].weight, straight[0][0].weight)
 
@@ -724,13 +724,13 @@ def test_progress_bars_can_be_shown_or_silenced(capsys, monkeypatch):
     x, y = regression_data(64)
     model = nn.Linear(4, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    bars, real = [], training._progress
+    bars, real = [], training.loop._progress
 
     def spy(*args, **kwargs):
         bars.append(real(*args, **kwargs))
         return bars[-1]
 
-    monkeypatch.setattr(training, "_progress", spy)
+    monkeypatch.setattr(training.loop, "_progress", spy)
     fit(model, loader(x, y), nn.MSELoss(), opt, epochs=2, progress=True)
     monkeypatch.undo()
     err = capsys.readouterr().err
