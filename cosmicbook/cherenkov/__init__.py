@@ -3,8 +3,10 @@ multi-source heat-map localiser, and the gammapy methods they are compared with.
 
 The chapter's workflow (``notebooks/04_cherenkov``):
 
-1. :func:`make_cta_irfs` / :func:`load_irfs` -- CTA-like IRFs built analytically with gammapy,
-   or real IRF files;
+1. :func:`make_prod3b_irfs` -- the response CTAO published for its Southern and Northern
+   arrays at 20, 40 and 60 deg zenith (prod3b-v2, :data:`PROD3B_CREDIT`);
+   :func:`make_cta_irfs` -- CTA-like IRFs built analytically; :func:`load_irfs` -- real IRF
+   files; :func:`condition_irfs` picks one for an observing condition;
 2. :func:`build_templates` -- expected background and source counts per observing condition,
    computed once with gammapy; :func:`simulate_maps` -- thousands of 200 x 200 counts maps per
    second from them;
@@ -50,7 +52,13 @@ from cosmicbook.cherenkov.inference import (
     regress,
     save_model,
 )
-from cosmicbook.cherenkov.irf import get_irfs, load_irfs, make_cta_irfs, write_irfs
+from cosmicbook.cherenkov.irf import (
+    condition_irfs,
+    get_irfs,
+    load_irfs,
+    make_cta_irfs,
+    write_irfs,
+)
 from cosmicbook.cherenkov.model import (
     CNNCleaner,
     CNNRegressor,
@@ -69,6 +77,14 @@ from cosmicbook.cherenkov.preprocess import (
     cleaner_targets,
     heatmap_targets,
     localiser_inputs,
+)
+from cosmicbook.cherenkov.prod3b import CREDIT as PROD3B_CREDIT
+from cosmicbook.cherenkov.prod3b import (
+    OffsetDependence,
+    Prod3bCurves,
+    make_prod3b_irfs,
+    prod3b_curves,
+    read_performance_table,
 )
 from cosmicbook.cherenkov.profiles import PROFILES
 from cosmicbook.cherenkov.simulate import (
@@ -93,6 +109,7 @@ __all__ = [
     "CRAB_AMPLITUDE",
     "DEFAULT_CONDITIONS",
     "NPIX",
+    "PROD3B_CREDIT",
     "PROFILES",
     "WEIGHTS_DIR",
     "CNNCleaner",
@@ -102,6 +119,8 @@ __all__ = [
     "FitResult",
     "GammapyAnalysis",
     "HeatmapLocaliser",
+    "OffsetDependence",
+    "Prod3bCurves",
     "Templates",
     "aperture_significance",
     "as_counts",
@@ -110,6 +129,7 @@ __all__ = [
     "clean",
     "cleaner_inputs",
     "cleaner_targets",
+    "condition_irfs",
     "count_parameters",
     "crab_units",
     "get_irfs",
@@ -120,9 +140,10 @@ __all__ = [
     "load_irfs",
     "load_model",
     "localisation_error",
-    "localize",
     "localiser_inputs",
+    "localize",
     "make_cta_irfs",
+    "make_prod3b_irfs",
     "map_wcs",
     "match_detections",
     "per_map_positions",
@@ -132,6 +153,8 @@ __all__ = [
     "plot_failures",
     "plot_maps",
     "plot_significance",
+    "prod3b_curves",
+    "read_performance_table",
     "reference_dataset",
     "refine_centroid",
     "regress",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from cosmicbook.cherenkov.irf import get_irfs
+from cosmicbook.cherenkov.irf import condition_irfs
 from cosmicbook.cherenkov.simulate import (
     CRAB_AMPLITUDE,
     CRAB_INDEX,
@@ -148,9 +148,8 @@ class GammapyAnalysis:
     def __init__(self, templates: Templates):
         self.templates = templates
         self._datasets = []
-        for zenith, nsb in templates.conditions:
-            irfs = get_irfs(templates.irf_path) if templates.irf_path is not None \
-                else get_irfs(None, zenith, nsb)
+        for condition in templates.conditions:
+            irfs = condition_irfs(condition, templates.irf_path)
             self._datasets.append(reference_dataset(
                 irfs, templates.livetime, npix=templates.npix, binsz=templates.binsz,
                 image=True, name="map"))
@@ -164,7 +163,11 @@ class GammapyAnalysis:
         scale = float(maps.livetime[i]) / self.templates.livetime
         ds = ref.copy(name=f"map{i}")
         ds.exposure.data = ref.exposure.data * scale
-        ds.background.data = ref.background.data * scale
+        # the background the maps were simulated from (integrated over the reconstructed
+        # energies bin by bin): gammapy's single-bin image integration is a single power law
+        # between 0.05 and 50 TeV, exact only for a power-law background spectrum
+        cond = int(maps.condition[i])
+        ds.background.data = self.templates.background[cond][None].astype(float) * scale
         data = maps.counts[i] if counts is None else counts
         ds.counts.data = as_counts(data, npix=self.templates.npix)[0][None].astype(float)
         return ds

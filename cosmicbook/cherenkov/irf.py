@@ -5,7 +5,8 @@ The CTA prod5 IRF files cannot be downloaded while the book is built, so
 parametrisation, Gaussian PSF and energy dispersion, a power-law background falling with
 offset), with knobs for the observing conditions: zenith angle and night-sky background (NSB).
 :func:`load_irfs` reads real IRF FITS files (``gammapy.irf.load_irf_dict_from_file``) when a
-user has them; :func:`get_irfs` picks one or the other.
+user has them; :mod:`cosmicbook.cherenkov.prod3b` builds the response CTAO published for its
+two arrays; :func:`get_irfs` and :func:`condition_irfs` pick one of them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IRF_KEYS", "energy_axes", "get_irfs", "load_irfs", "make_cta_irfs", "write_irfs"]
+__all__ = ["IRF_KEYS", "condition_irfs", "energy_axes", "get_irfs", "is_published", "load_irfs",
+           "make_cta_irfs", "write_irfs"]
 
 #: The IRF components a dataset needs.
 IRF_KEYS: tuple[str, ...] = ("aeff", "psf", "edisp", "bkg")
@@ -211,8 +213,53 @@ def load_irfs(path: str | os.PathLike) -> dict:
 
 
 def get_irfs(path: str | os.PathLike | None = None, zenith: float = REFERENCE_ZENITH,
-             nsb: float = 1.0) -> dict:
-    """Real IRFs from ``path`` when given, else the analytic ones for (zenith, nsb)."""
+             nsb: float = 1.0, *, site: str | None = None) -> dict:
+    """IRFs from a file, from CTAO's published curves, or the analytic ones.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A real IRF file (:func:`load_irfs`); takes precedence.
+    zenith : float
+        deg.
+    nsb : float
+        Night-sky background of the analytic IRFs (relative to a dark sky).
+    site : {"south", "north"}, optional
+        Given: the published prod3b-v2 response of that array at ``zenith``
+        (:func:`~cosmicbook.cherenkov.prod3b.make_prod3b_irfs`, dark sky only); otherwise
+        the analytic IRFs of :func:`make_cta_irfs`.
+    """
     if path is not None:
         return load_irfs(path)
+    if site is not None:
+        from cosmicbook.cherenkov.prod3b import make_prod3b_irfs
+
+        if nsb != 1.0:
+            raise ValueError(f"the published curves are for a dark sky: nsb must be 1 with "
+                             f"site={site!r}, got {nsb!r}")
+        return make_prod3b_irfs(site, zenith)
     return make_cta_irfs(zenith=zenith, nsb=nsb)
+
+
+def condition_irfs(condition, path: str | os.PathLike | None = None) -> dict:
+    """The IRFs of one observing condition of the simulator's templates.
+
+    Parameters
+    ----------
+    condition : tuple
+        ``(zenith, nsb)`` for the analytic IRFs, or ``(site, zenith)`` with ``site`` one of
+        ``"south"``, ``"north"`` for CTAO's published responses.
+    path : path-like, optional
+        A real IRF file instead.
+    """
+    if path is not None:
+        return load_irfs(path)
+    first, second = condition
+    if isinstance(first, str):
+        return get_irfs(None, float(second), site=first)
+    return get_irfs(None, float(first), float(second))
+
+
+def is_published(condition) -> bool:
+    """Whether a template condition names a CTAO site (``("south", 20)``)."""
+    return isinstance(condition[0], str) and condition[0] != "file"

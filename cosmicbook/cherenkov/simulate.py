@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cosmicbook.cherenkov.irf import energy_axes, get_irfs
+from cosmicbook.cherenkov.irf import condition_irfs, energy_axes
 
 __all__ = [
     "CRAB_AMPLITUDE",
@@ -240,7 +240,7 @@ def build_templates(conditions: Sequence[tuple[float, float]] = DEFAULT_CONDITIO
     backgrounds, sources, containments = [], [], []
     geom = None
     for zenith, nsb in conditions:
-        irfs = get_irfs(irf_path) if irf_path is not None else get_irfs(None, zenith, nsb)
+        irfs = condition_irfs((zenith, nsb), irf_path)
         ds = reference_dataset(irfs, livetime, npix=npix, binsz=binsz)
         mask = ds.mask_safe.data.any(axis=0)
         backgrounds.append(np.where(mask, ds.background.data.sum(axis=0), 0.0))
@@ -601,5 +601,7 @@ def _zenith_label(cond) -> str:
     zen, nsb = cond
     if zen == "file":
         return "IRF file"
+    if isinstance(zen, str):
+        return f"CTAO {zen}, zenith {nsb:g} deg"
     return f"zenith {zen:g} deg, NSB x{nsb:g}"
 
