@@ -46,6 +46,13 @@ DECLARED: dict[str, dict[str, str]] = {
         "0.3": "exercise threshold (parameter)",
         "0.8": "exercise threshold (parameter)",
     },
+    "04_cherenkov": {
+        "0.025": "pixel size in deg (parameter)",
+        "0.1": "heat-map cell, correlation radius, aperture radius in deg; exercise flux "
+               "(parameters)",
+        "0.5": "position bound, ring radius, peak separation in deg; threshold (parameters)",
+        "5%": "target false-detection fraction that fixes the heat-map threshold (parameter)",
+    },
     "05_crab": {
         "180.37": "Planck HFI's sampling rate in Hz (published)",
         "5.9": "segment length in s, 1064 samples at 180.37 Hz (parameter)",
