@@ -155,3 +155,7 @@ def test_templates_and_gammapy_datasets_share_the_background(south_templates):
         scale = maps.livetime[i] / templates.livetime
         expected = templates.background[int(maps.condition[i])].sum() * scale
         assert ds.background.data.sum() == pytest.approx(expected, rel=1e-6)
+        assert ds.mask_safe.data.sum() > 0.5 * ds.mask_safe.data.size
+        # a Crab-like source stands out of the background for the blind search
+        peaks = analysis.blind_search(maps, i)
+        assert peaks and peaks[0].value > 5

@@ -52,6 +52,16 @@ DECLARED: dict[str, dict[str, str]] = {
                "(parameters)",
         "0.5": "position bound, ring radius, peak separation in deg; threshold (parameters)",
         "5%": "target false-detection fraction that fixes the heat-map threshold (parameter)",
+        "68%": "the containment fraction of the published PSF radius (definition)",
+    },
+    "06_crayfis": {
+        "1.5": "pixel pitch in microns (parameter)",
+        "3.6": "eV per electron-hole pair in silicon (physical constant)",
+        "7%": "cross-talk to each neighbour of the hidden readout (parameter)",
+        "15%": "anchor quantile of estimate_fractions (parameter)",
+        "50%": "charge tolerance of the TAN's constraint loss (parameter)",
+        "0.5": "AUC of a two-sample classifier that cannot tell the samples apart "
+               "(definition)",
     },
     "05_crab": {
         "180.37": "Planck HFI's sampling rate in Hz (published)",

@@ -54,6 +54,8 @@ from cosmicbook.cherenkov.inference import (
 )
 from cosmicbook.cherenkov.irf import (
     condition_irfs,
+    condition_label,
+    condition_zenith,
     get_irfs,
     load_irfs,
     make_cta_irfs,
@@ -130,6 +132,8 @@ __all__ = [
     "cleaner_inputs",
     "cleaner_targets",
     "condition_irfs",
+    "condition_label",
+    "condition_zenith",
     "count_parameters",
     "crab_units",
     "get_irfs",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IRF_KEYS", "condition_irfs", "energy_axes", "get_irfs", "is_published", "load_irfs",
-           "make_cta_irfs", "write_irfs"]
+__all__ = ["IRF_KEYS", "condition_irfs", "condition_label", "condition_zenith", "energy_axes",
+           "get_irfs", "is_published", "load_irfs", "make_cta_irfs", "write_irfs"]
 
 #: The IRF components a dataset needs.
 IRF_KEYS: tuple[str, ...] = ("aeff", "psf", "edisp", "bkg")
@@ -263,3 +263,27 @@ def condition_irfs(condition, path: str | os.PathLike | None = None) -> dict:
 def is_published(condition) -> bool:
     """Whether a template condition names a CTAO site (``("south", 20)``)."""
     return isinstance(condition[0], str) and condition[0] != "file"
+
+
+def condition_zenith(condition) -> float:
+    """The zenith angle (deg) of a template condition; NaN for IRFs read from a file."""
+    first, second = condition
+    if first == "file":
+        return float("nan")
+    return float(second) if isinstance(first, str) else float(first)
+
+
+def condition_label(condition) -> str:
+    """A short label of a template condition: ``"South, 20 deg"``, ``"zenith 60 deg, NSB x4"``.
+
+    Examples
+    --------
+    >>> condition_label(("south", 20)), condition_label((60.0, 4.0))
+    ('South, 20 deg', 'zenith 60 deg, NSB x4')
+    """
+    first, second = condition
+    if first == "file":
+        return "IRF file"
+    if isinstance(first, str):
+        return f"{first.capitalize()}, {float(second):g} deg"
+    return f"zenith {float(first):g} deg, NSB x{float(second):g}"

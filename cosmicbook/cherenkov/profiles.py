@@ -7,7 +7,9 @@ __all__ = ["PROFILES"]
 #: Knobs of ``notebooks/04_cherenkov``:
 #:
 #: ``conditions``
-#:     observing conditions (zenith deg, NSB) of the analytic IRFs; one gammapy template each.
+#:     observing conditions, one gammapy template each: ``(site, zenith)`` for the response
+#:     CTAO published (prod3b-v2, :mod:`~cosmicbook.cherenkov.prod3b`), or ``(zenith, NSB)``
+#:     for the analytic CTA-like IRFs (:func:`~cosmicbook.cherenkov.irf.make_cta_irfs`).
 #: ``n_seed_train``, ``n_seed_val``
 #:     single-source maps for the seed's CNN-cleaner and CNN-regressor (the seed: 8k / 2k).
 #: ``n_loc_train``, ``n_loc_val``
@@ -30,9 +32,12 @@ __all__ = ["PROFILES"]
 #:     range of live times, s (log-uniform; the seed: 100 s).
 #: ``seed``
 #:     seeds simulation and training.
+#: Every published condition: both arrays at 20, 40 and 60 deg zenith.
+PUBLISHED = [(site, zenith) for site in ("south", "north") for zenith in (20, 40, 60)]
+
 PROFILES: dict[str, dict] = {
     "ci": {
-        "conditions": [(20.0, 1.0), (60.0, 4.0)],
+        "conditions": [("south", 20), ("north", 40)],
         "n_seed_train": 96, "n_seed_val": 32, "n_loc_train": 256, "n_loc_val": 64,
         "n_test": 100, "n_multi_test": 40, "n_blind_per_bin": 2, "n_fit_per_bin": 0,
         "n_fit_crab": 1, "cleaner_epochs": 1, "cleaner_crop": 64, "regressor_dense": 64,
@@ -40,11 +45,10 @@ PROFILES: dict[str, dict] = {
         "loc_width": 8, "loc_epochs": 1, "flux": (0.003, 1.0), "livetime": (50.0, 200.0),
         "seed": 5,
     },
-    # about five minutes of training on one CPU thread; the gammapy ML fit on 4 maps per flux
-    # bin and 10 Crab-level maps (4 s each)
+    # minutes of training on one CPU thread; the gammapy ML fit on 4 maps per flux bin and 10
+    # Crab-level maps
     "book": {
-        "conditions": [(20.0, 1.0), (40.0, 1.0), (60.0, 1.0), (20.0, 4.0), (40.0, 4.0),
-                       (60.0, 4.0)],
+        "conditions": PUBLISHED,
         "n_seed_train": 1500, "n_seed_val": 200, "n_loc_train": 3500, "n_loc_val": 300,
         "n_test": 1000, "n_multi_test": 400, "n_blind_per_bin": 40, "n_fit_per_bin": 4,
         "n_fit_crab": 10, "cleaner_epochs": 8, "cleaner_crop": 64, "regressor_dense": 512,
@@ -54,8 +58,7 @@ PROFILES: dict[str, dict] = {
     },
     # the seed's scale (8k / 2k / 2k maps, Dense(10^4), whole maps) for a GPU
     "full": {
-        "conditions": [(20.0, 1.0), (40.0, 1.0), (60.0, 1.0), (20.0, 4.0), (40.0, 4.0),
-                       (60.0, 4.0)],
+        "conditions": PUBLISHED,
         "n_seed_train": 8000, "n_seed_val": 2000, "n_loc_train": 40000, "n_loc_val": 2000,
         "n_test": 2000, "n_multi_test": 2000, "n_blind_per_bin": 400, "n_fit_per_bin": 40,
         "n_fit_crab": 100, "cleaner_epochs": 20, "cleaner_crop": None, "regressor_dense": 10000,
