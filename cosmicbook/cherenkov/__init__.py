@@ -105,6 +105,14 @@ from cosmicbook.cherenkov.simulate import (
     source_model,
 )
 from cosmicbook.cherenkov.training import train_cleaner, train_localiser, train_regressor
+from cosmicbook.cherenkov.transfer import (
+    TransferConfig,
+    choose_threshold,
+    describe_transfer,
+    source_significance,
+    transfer_summary,
+    transfer_table,
+)
 
 __all__ = [
     "BINSZ",
@@ -123,6 +131,7 @@ __all__ = [
     "HeatmapLocaliser",
     "OffsetDependence",
     "Prod3bCurves",
+    "TransferConfig",
     "Templates",
     "aperture_significance",
     "as_counts",
@@ -131,9 +140,11 @@ __all__ = [
     "clean",
     "cleaner_inputs",
     "cleaner_targets",
+    "choose_threshold",
     "condition_irfs",
     "condition_label",
     "condition_zenith",
+    "describe_transfer",
     "count_parameters",
     "crab_units",
     "get_irfs",
@@ -165,6 +176,9 @@ __all__ = [
     "save_model",
     "second_peak",
     "simulate_maps",
+    "source_significance",
+    "transfer_summary",
+    "transfer_table",
     "source_model",
     "train_cleaner",
     "train_localiser",

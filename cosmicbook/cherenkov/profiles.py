@@ -30,6 +30,10 @@ __all__ = ["PROFILES"]
 #:     range of source fluxes in Crab units (log-uniform).
 #: ``livetime``
 #:     range of live times, s (log-uniform; the seed: 100 s).
+#: ``transfer_maps``, ``transfer_multi``, ``transfer_blind``, ``transfer_fit``
+#:     per condition of the transfer study (:class:`~cosmicbook.cherenkov.TransferConfig`):
+#:     single-source maps, maps with 0-3 sources, blind searches per flux bin and ML fits in
+#:     the brightest bin.
 #: ``seed``
 #:     seeds simulation and training.
 #: Every published condition: both arrays at 20, 40 and 60 deg zenith.
@@ -43,6 +47,7 @@ PROFILES: dict[str, dict] = {
         "n_fit_crab": 1, "cleaner_epochs": 1, "cleaner_crop": 64, "regressor_dense": 64,
         "regressor_epochs": 1,
         "loc_width": 8, "loc_epochs": 1, "flux": (0.003, 1.0), "livetime": (50.0, 200.0),
+        "transfer_maps": 24, "transfer_multi": 8, "transfer_blind": 1, "transfer_fit": 1,
         "seed": 5,
     },
     # minutes of training on one CPU thread; the gammapy ML fit on 4 maps per flux bin and 10
@@ -54,6 +59,7 @@ PROFILES: dict[str, dict] = {
         "n_fit_crab": 10, "cleaner_epochs": 8, "cleaner_crop": 64, "regressor_dense": 512,
         "regressor_epochs": 4,
         "loc_width": 12, "loc_epochs": 5, "flux": (0.003, 1.0), "livetime": (50.0, 200.0),
+        "transfer_maps": 300, "transfer_multi": 60, "transfer_blind": 12, "transfer_fit": 4,
         "seed": 5,
     },
     # the seed's scale (8k / 2k / 2k maps, Dense(10^4), whole maps) for a GPU
@@ -63,6 +69,7 @@ PROFILES: dict[str, dict] = {
         "n_test": 2000, "n_multi_test": 2000, "n_blind_per_bin": 400, "n_fit_per_bin": 40,
         "n_fit_crab": 100, "cleaner_epochs": 20, "cleaner_crop": None, "regressor_dense": 10000,
         "regressor_epochs": 20, "loc_width": 24, "loc_epochs": 20, "flux": (0.003, 1.0),
-        "livetime": (50.0, 200.0), "seed": 5,
+        "livetime": (50.0, 200.0), "transfer_maps": 2000, "transfer_multi": 400,
+        "transfer_blind": 100, "transfer_fit": 20, "seed": 5,
     },
 }

@@ -184,6 +184,23 @@ class Templates:
         """Radius (deg) containing ``fraction`` of a source's events."""
         return float(np.interp(fraction, self.psf_containment[condition], self.psf_rad))
 
+    def select(self, conditions) -> Templates:
+        """The templates of some of the conditions (indices into :attr:`conditions`), for
+        maps simulated at those conditions only.
+
+        Examples
+        --------
+        >>> south = templates.select([0])  # doctest: +SKIP
+        """
+        idx = np.atleast_1d(np.asarray(conditions, dtype=int))
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= len(self.conditions):
+            raise ValueError(f"condition indices must lie in 0..{len(self.conditions) - 1}, "
+                             f"got {idx.tolist()}")
+        return Templates([self.conditions[i] for i in idx], self.background[idx],
+                         self.source_per_amplitude[idx], self.psf_rad,
+                         self.psf_containment[idx], self.livetime, self.index, self.geom,
+                         self.irf_path)
+
 
 def _source_weights(dataset, index: float, position):
     """Expected counts per unit amplitude in each true-energy bin at ``position``."""
