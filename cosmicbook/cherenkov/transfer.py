@@ -261,6 +261,12 @@ def _bins(table: Table) -> list[str]:
     return [c[4:] for c in table.colnames if c.startswith("err_")]
 
 
+def _cell(table: Table, condition: str, method: str, column: str) -> float:
+    """One number of a :func:`transfer_table` (NaN when the row is missing)."""
+    rows = table[(table["condition"] == condition) & (table["method"] == method)]
+    return float(rows[column][0]) if len(rows) else np.nan
+
+
 def describe_transfer(table: Table, *, mixture: str, single: str,
                       fit_factor: float = 2.0) -> str:
     """Sentences on a :func:`transfer_table`: the goals met or missed, where, and by how much.
@@ -284,8 +290,7 @@ def describe_transfer(table: Table, *, mixture: str, single: str,
     conditions = list(dict.fromkeys(table["condition"]))
 
     def get(condition, method, column):
-        rows = table[(table["condition"] == condition) & (table["method"] == method)]
-        return float(rows[column][0]) if len(rows) else np.nan
+        return _cell(table, condition, method, column)
 
     worse, compared = [], 0
     for c in conditions:
@@ -359,8 +364,7 @@ def transfer_summary(table: Table, *, mixture: str, single: str) -> dict:
     conditions = list(dict.fromkeys(table["condition"]))
 
     def get(condition, method, column):
-        rows = table[(table["condition"] == condition) & (table["method"] == method)]
-        return float(rows[column][0]) if len(rows) else np.nan
+        return _cell(table, condition, method, column)
 
     out: dict = {}
     for kind, method in (("mixture", mixture), ("single", single)):
