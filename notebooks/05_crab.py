@@ -719,38 +719,6 @@ Markdown(text + " The simulator reproduces what it was built from -- the familie
 
 
 # %% tags=["remove-input"]
-def psd_span(c, below):
-    d = c.decades
-    sel = d["f_hi"] <= 10.0 * (1 + 1e-6) if below else d["f_lo"] >= 10.0 * (1 - 1e-6)
-    return f"{np.min(d['ratio_min'][sel]):.2f}-{np.max(d['ratio_max'][sel]):.2f}"
-
-
-def gan_bullet(name):
-    c = comparisons[name]
-    p, a = c.passes(), c.amplitudes
-    lo, hi = c.psd_ratio_range
-    if a.ks_pvalue > 0.01:
-        amp = "the KS test accepts"
-    elif a.relative_wasserstein < 0.1:
-        amp = ("the KS test rejects, so it is the Wasserstein branch of the criterion "
-               "that passes")
-    else:
-        amp = "both branches of the criterion fail"
-    return (f"* **{name}** (Adam/{pretty[runs[name][1]]}), {sum(p.values())}/4: "
-            f"decade-averaged PSD ratios {lo:.2f}-{hi:.2f} ({psd_span(c, True)} below "
-            f"10 Hz, {psd_span(c, False)} above), "
-            f"{'inside' if p['psd'] else 'outside'} the 0.8-1.25 band; an amplitude "
-            f"Wasserstein distance of {a.relative_wasserstein:.3f} of the MC's spread "
-            f"with KS p = {a.ks_pvalue:.2g} ({a.n} glitches against the MC's "
-            f"{a.n_reference}): {amp}; "
-            f"correlation errors up to {c.correlation_max_diff:.3f} "
-            f"({'within' if p['correlation'] else 'beyond'} 0.1); memorisation "
-            f"{c.memorisation:.2f} ({'no copies' if p['copies'] else 'copies'}) and "
-            f"diversity {c.diversity_ratio:.2f}. Its detected rates are "
-            f"{c.rate.min():.2f}-{c.rate.max():.2f} per second per bolometer, the MC's "
-            f"{c.rate_reference.min():.2f}-{c.rate_reference.max():.2f}.")
-
-
 def duration(seconds):
     return f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.0f} s"
 
@@ -760,7 +728,9 @@ Markdown(f"**In the `{cfg.name}` profile {best} meets {n_best} of the four accep
          f"criteria; {other} meets {n_other}.** After {cfg.iterations} iterations "
          f"({duration(train_seconds[best])} and {duration(train_seconds[other])} of "
          "training on one CPU thread):\n\n"
-         + "\n".join(gan_bullet(n) for n in (best, other)))
+         + "\n".join(tes.describe_comparison(n, comparisons[n],
+                                              f"Adam/{pretty[runs[n][1]]}")
+                    for n in (best, other)))
 
 # %% tags=["remove-input"]
 b_lo, b_hi = b.psd_ratio_range

@@ -193,3 +193,16 @@ def test_white_noise_covariance_ignores_glitches_and_red_noise():
         tes.metrics.white_noise_covariance(tod[..., :2])
     with pytest.raises(ValueError):
         tes.metrics.white_noise_covariance(tod, clip=0.0)
+
+
+def test_describe_comparison_of_two_mc_samples():
+    from cosmicbook import tes
+
+    a = tes.simulate_tod(64, seed=1)
+    b = tes.simulate_tod(64, seed=2)
+    c = tes.compare_tod(a, b, training=tes.simulate_tod(16, seed=3))
+    text = tes.describe_comparison("MC twin", c, "none")
+    assert text.startswith(f"* **MC twin** (none), {sum(c.passes().values())}/4: ")
+    assert "below 10 Hz" in text and f"{c.psd_span(True)} below" in text
+    lo, hi = (float(v) for v in c.psd_span(False).split("-"))
+    assert c.psd_ratio_range[0] <= lo <= hi <= c.psd_ratio_range[1]

@@ -21,7 +21,13 @@ All TOD are arrays of shape ``(n_segments, n_bolometers, 1060)`` in units of the
 rms per sample (sigma units).
 """
 
-from cosmicbook.tes.evaluate import CRITERIA, TODComparison, compare_tod, seed_table
+from cosmicbook.tes.evaluate import (
+    CRITERIA,
+    TODComparison,
+    compare_tod,
+    describe_comparison,
+    seed_table,
+)
 from cosmicbook.tes.inference import generate, load_model, save_model
 from cosmicbook.tes.metrics import (
     DETECTION_THRESHOLD,
@@ -105,6 +111,7 @@ __all__ = [
     "check_tod",
     "compare_amplitudes",
     "compare_tod",
+    "describe_comparison",
     "compress",
     "correlation_matrix",
     "count_parameters",

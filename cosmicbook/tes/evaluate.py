@@ -24,9 +24,9 @@ from cosmicbook.tes.metrics import (
     welch_psd,
 )
 
-__all__ = ["CRITERIA", "TODComparison", "compare_tod", "seed_table"]
+__all__ = ["CRITERIA", "TODComparison", "compare_tod", "describe_comparison", "seed_table"]
 
-#: The issue's acceptance criteria (for the better GAN on held-out MC).
+#: The chapter's acceptance criteria (for the better GAN on held-out MC).
 CRITERIA: dict[str, str] = {
     "psd": "PSD ratio within 0.8-1.25 in every frequency decade and bolometer",
     "amplitudes": "amplitudes: KS p > 0.01 or Wasserstein < 10% of the MC spread",
@@ -88,6 +88,16 @@ class TODComparison:
     def psd_ratio_range(self) -> tuple[float, float]:
         """Smallest and largest decade-averaged PSD ratio over decades and bolometers."""
         return float(np.min(self.decades["ratio_min"])), float(np.max(self.decades["ratio_max"]))
+
+    def psd_span(self, below: bool, split_hz: float = 10.0) -> str:
+        """``"lo-hi"`` of the decade-averaged PSD ratios of the decades below (or above)
+        ``split_hz``."""
+        d = self.decades
+        sel = (d["f_hi"] <= split_hz * (1 + 1e-6) if below
+               else d["f_lo"] >= split_hz * (1 - 1e-6))
+        if not np.any(sel):
+            return "no decade"
+        return f"{np.min(d['ratio_min'][sel]):.2f}-{np.max(d['ratio_max'][sel]):.2f}"
 
     @property
     def correlation_max_diff(self) -> float:
@@ -165,6 +175,44 @@ def compare_tod(tod, reference, training=None, *, sample_rate: float = 180.37,
         diversity_ratio=pairwise_diversity(yc) / pairwise_diversity(yr),
         memorisation=memo,
     )
+
+
+def describe_comparison(name: str, comparison: TODComparison, optimizers: str) -> str:
+    """A Markdown bullet on one generator against the held-out MC: criteria met, PSD ratios
+    below and above 10 Hz, amplitudes (which branch of the criterion decides), correlations,
+    memorisation, diversity and detected rates.
+
+    Parameters
+    ----------
+    name : str
+        The generator's name (``"WGAN-GP"``).
+    comparison : TODComparison
+    optimizers : str
+        How it was trained (``"Adam/SGD"``).
+    """
+    c = comparison
+    p, a = c.passes(), c.amplitudes
+    lo, hi = c.psd_ratio_range
+    if a.ks_pvalue > 0.01:
+        amp = "the KS test accepts"
+    elif a.relative_wasserstein < 0.1:
+        amp = ("the KS test rejects, so it is the Wasserstein branch of the criterion "
+               "that passes")
+    else:
+        amp = "both branches of the criterion fail"
+    return (f"* **{name}** ({optimizers}), {sum(p.values())}/{len(p)}: "
+            f"decade-averaged PSD ratios {lo:.2f}-{hi:.2f} ({c.psd_span(True)} below "
+            f"10 Hz, {c.psd_span(False)} above), "
+            f"{'inside' if p['psd'] else 'outside'} the 0.8-1.25 band; an amplitude "
+            f"Wasserstein distance of {a.relative_wasserstein:.3f} of the MC's spread "
+            f"with KS p = {a.ks_pvalue:.2g} ({a.n} glitches against the MC's "
+            f"{a.n_reference}): {amp}; "
+            f"correlation errors up to {c.correlation_max_diff:.3f} "
+            f"({'within' if p['correlation'] else 'beyond'} 0.1); memorisation "
+            f"{c.memorisation:.2f} ({'no copies' if p['copies'] else 'copies'}) and "
+            f"diversity {c.diversity_ratio:.2f}. Its detected rates are "
+            f"{c.rate.min():.2f}-{c.rate.max():.2f} per second per bolometer, the MC's "
+            f"{c.rate_reference.min():.2f}-{c.rate_reference.max():.2f}.")
 
 
 def _verdict(ok: bool) -> str:
