@@ -8,7 +8,7 @@ PROFILE ?= book
 NB      ?=
 STAMP   := $(VENV)/.installed-stamp
 # peers whose wheels only install without their declared dependencies (see pyproject.toml)
-NODEPS_PEERS := deepcr==0.3.1 desispec==0.70.0 ccdproc==2.5.1
+NODEPS_PEERS := deepcr==0.3.1 desispec==0.70.0 ccdproc==2.5.1 linetools==0.3.2
 
 .PHONY: help install book run test lint sync clean
 

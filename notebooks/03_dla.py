@@ -145,13 +145,14 @@ plt.show()
 # %%
 t0 = time.perf_counter()
 sim = dict(mean_dla=cfg.mean_dla, mean_subdla=cfg.mean_subdla, progress_bar=False)
-train_lines = dla.simulate_sightlines(cfg.n_train, seed=cfg.seed, **sim)
+train_lines = ([] if cfg.streaming else  # full: simulated per chunk while training
+               dla.simulate_sightlines(cfg.n_train, seed=cfg.seed, **sim))
 val_lines = dla.simulate_sightlines(cfg.n_val, seed=cfg.seed + 1, **sim)
 test_lines = dla.simulate_sightlines(cfg.n_test, seed=cfg.seed + 2, **sim)
 sim_seconds = time.perf_counter() - t0
 n_dla = sum(len(s.dlas) for s in test_lines)
 snr = np.array([s.snr for s in test_lines])
-print(f"{len(train_lines)} training, {len(val_lines)} validation and "
+print(f"{cfg.n_train} training, {len(val_lines)} validation and "
       f"{len(test_lines)} test sightlines")
 print(f"test set: {n_dla} DLAs; {np.mean(snr > SNR_MIN):.0%} of the sightlines "
       f"have S/N > {SNR_MIN:g}")
@@ -185,11 +186,20 @@ example.absorbers
 # %%
 wins = dict(per_dla=cfg.windows_per_dla, per_subdla=cfg.windows_per_subdla,
             per_random=cfg.windows_per_sightline, noise_model=cfg.fresh_noise)
-train_windows = dla.make_windows(train_lines, rng, **wins)
 val_windows = dla.make_windows(val_lines, rng, **wins)
-print(f"{len(train_windows)} training windows "
-      f"({np.mean(train_windows.cls == 1):.0%} positive), "
-      f"{len(val_windows)} validation windows")
+if cfg.streaming:
+    train_windows = dla.StreamingWindows(
+        cfg.n_train, cfg.batch_size, chunk=cfg.chunk, seed=cfg.seed,
+        per_dla=cfg.windows_per_dla, per_subdla=cfg.windows_per_subdla,
+        per_random=cfg.windows_per_sightline, mean_dla=cfg.mean_dla,
+        mean_subdla=cfg.mean_subdla)
+    print(f"training windows streamed from {cfg.n_train} sightlines per epoch, "
+          f"{cfg.chunk} at a time")
+else:
+    train_windows = dla.make_windows(train_lines, rng, **wins)
+    print(f"{len(train_windows)} training windows "
+          f"({np.mean(train_windows.cls == 1):.0%} positive)")
+print(f"{len(val_windows)} validation windows")
 print(dla.DLACNN(width=cfg.width))
 
 # %% [markdown]
@@ -315,6 +325,213 @@ print("confusion (rows: true DLA, sub-DLA, none; columns: found DLA, sub-DLA, no
 print(conf)
 
 # %% [markdown]
+# ## Real quasar spectra
+#
+# Everything so far came from our own simulator. The real test is a real spectrum. The
+# `linetools` package {cite:p}`linetools2017` ships quasar spectra with its tests; `dla.real`
+# reads their layouts (1-D FITS with a log-linear wavelength axis and a separate error file;
+# BOSS-style image HDUs; ESO/X-shooter binary tables). The Keck/ESI and Magellan/MagE spectra
+# have several times SDSS's resolving power, so `dla.degrade_resolution` convolves them with a
+# Gaussian line-spread function of FWHM $c\sqrt{R_\mathrm{out}^{-2}-R_\mathrm{in}^{-2}}$ to
+# $R = 2000$ and `dla.rebin_loglinear` averages them, flux-conservingly and weighted by
+# inverse variance, into SDSS's $10^{-4}$ dex pixels. The CNN (shipped weights) and the trough
+# search then run on each. The figure draws every absorber the CNN reports as its Voigt profile
+# over the data; dotted lines mark published DLAs. The resolution degradation leaves the noise
+# of neighbouring pixels correlated, and these spectra have far higher S/N than a typical
+# SDSS quasar, so they test the continuum and the forest, not the noise.
+
+# %%
+if dla.linetools_available():
+    real = dla.search_real_spectra({
+        "CNN": lambda *a: dla.find_dlas(*a, stride=cfg.stride),
+        "trough + Voigt": dla.find_dlas_classical})
+    fig = dla.plot_real_spectra(real, methods=("CNN", "trough + Voigt"))
+    plt.show()
+else:
+    real = None
+    print("skipped: real spectra (linetools is not installed: pip install --no-deps "
+          "linetools==0.3.2)")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if real is not None:
+    shown = real["key", "method", "z_abs", "log_nhi", "kind", "lit_z", "lit_log_nhi"]
+    shown.round(3)
+    print(dla.describe_real(real))
+    cb.mask_nan(shown)
+
+# %% [markdown]
+# Published values: for PH957 the DLA of {cite:t}`prochaska1999dla`. We know of no published
+# DLA towards UM184 (a Lyman-limit survey spectrum of {cite:t}`fumagalli2013lls`) or SDSS
+# J220248.31+123656.3, so they are null tests; what the methods report there is discussed
+# with the Gaussian-process finder below. The X-shooter file of BR J2349-3712 (XQ-100)
+# holds only the near-infrared arm, which would contain the Lyman-alpha forest only for a
+# quasar beyond z = 7: the reader is tested on it, but it cannot be searched.
+
+# %% [markdown]
+# ## Sightlines the simulator did not make
+#
+# `dla.independent_sightlines` is a second simulator written without reference to the first:
+# continua built from a mean quasar spectrum plus five component spectra with random
+# amplitudes (slope, line strength, Lyman-alpha/N V ratio, a blueshift of the high-ionisation
+# lines, curvature), Lorentzian-cored emission lines the first simulator does not have (C III
+# 977, N III 991, He II), a log-normal forest with the fluctuating Gunn-Peterson approximation
+# calibrated to the mean transmission of Becker et al. {cite:p}`becker2013taueff` instead of
+# Kim et al., Lyman-limit systems, random Doppler parameters, a different column-density
+# distribution, a blue-rising sky noise, and an $R = 2000$ line-spread function applied with
+# `dla.degrade_resolution`. The target S/N reaches down to 3. We run the **shipped** network
+# (trained on the first simulator) and the trough search on them.
+
+# %%
+t0 = time.perf_counter()
+ind_lines = list(dla.independent_sightlines(cfg.n_independent, seed=cfg.seed + 7))
+ind_cnn = [dla.find_dlas(s.wave, s.flux, s.ivar, s.z_qso, stride=cfg.stride)
+           for s in ind_lines]
+ind_cls = [dla.find_dlas_classical(s.wave, s.flux, s.ivar, s.z_qso) for s in ind_lines]
+ind_bins = [3, 5, 8, 12, 20, 1e9]
+ind_match = {"CNN (shipped)": dla.match_catalogue(ind_lines, ind_cnn),
+             "trough + Voigt": dla.match_catalogue(ind_lines, ind_cls)}
+ind = {name: dla.binned_scores(*m, ind_bins) for name, m in ind_match.items()}
+ind_seconds = time.perf_counter() - t0
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ind_table = dla.stack_scores(ind)
+ind_table.round(3)
+cb.mask_nan(ind_table)
+
+# %% [markdown]
+# The last row of each method (`high = inf`) is S/N > 5. Where do the false DLAs come from?
+# The confusion matrix of the shipped network on these sightlines at S/N > 5 (rows: true DLA,
+# sub-DLA, none; columns: reported DLA, sub-DLA, none):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ind_conf = dla.confusion_matrix(*ind_match["CNN (shipped)"], snr_min=SNR_MIN)
+print(ind_conf)
+ind_false = ind_conf[1, 0] + ind_conf[2, 0]
+print(f"{ind_false} false DLAs: {ind_conf[1, 0]} true sub-DLAs called DLAs, "
+      f"{ind_conf[2, 0]} with no absorber there")
+ind_found = ind_match["CNN (shipped)"][1]
+ind_found = ind_found[(ind_found["snr"] > SNR_MIN) & (ind_found["kind"] == "DLA")]
+near = ind_found[ind_found["kind_true"] == "subDLA"]["log_nhi_true"]
+spurious_z = ind_found[ind_found["kind_true"] == "none"]["z_abs"]
+cb.glue("ind_false", int(ind_false))
+cb.glue("ind_dlogn", ind["CNN (shipped)"][-1]["sigma_dlogn"])
+cb.glue("ind_false_sub", int(ind_conf[1, 0]))
+cb.glue("ind_sub_min", float(np.min(near)) if len(near) else float("nan"))
+cb.glue("ind_false_none", int(ind_conf[2, 0]))
+z_med = float(np.median(spurious_z)) if len(spurious_z) else 3.0
+cb.glue("ind_none_z", z_med)
+_ = cb.glue("tau_ratio", float(dla.becker_tau_eff(z_med) / dla.tau_eff(z_med)))
+
+# %% [markdown]
+# Of the {glue:text}`ind_false` false DLAs at S/N > 5, {glue:text}`ind_false_sub` are true
+# sub-DLAs, all with log N above {glue:text}`ind_sub_min:.2f`: a column density at the
+# threshold measured with a scatter of {glue:text}`ind_dlogn:.2f` dex lands on the wrong side of 20.3 about as often
+# as not. The other {glue:text}`ind_false_none` have no absorber there (median redshift
+# {glue:text}`ind_none_z:.2f`): troughs of the log-normal forest, whose mean optical depth
+# there (Becker et al.) is {glue:text}`tau_ratio:.2f` times that of the training simulator
+# (Kim et al.).
+
+# %% [markdown]
+# ## The Gaussian-process finder side by side
+#
+# The DR12 and DR16 DLA catalogues of SDSS were made not by a trough search but by the
+# Gaussian-process finder of Garnett et al. {cite:p}`garnett2017gp` and Ho, Bird & Garnett
+# {cite:p}`ho2021gp`: a GP prior over quasar continua learned from real spectra, a forest
+# model, and Bayesian model selection between "no absorber" and "one absorber" over a grid of
+# redshifts and column densities. `dla.GPFinder` runs the `gp-dla-finder` package with its
+# eBOSS model and BOSS line-spread function and its supported one-absorber path; a spectrum
+# with $p(\mathrm{absorber}) \ge 0.5$ is a detection, with the best grid point as $z$ and
+# $\log N$. The sightlines of the comparison come from the independent simulator, which
+# reaches the finder's normalisation band (rest 1425-1475 Angstrom) and puts at most one DLA
+# on a sightline. At ~15 s per sightline on one core the full comparison lives in
+# `benchmarks/dla_gp_comparison.py`; here the three methods run on a few sightlines.
+
+# %%
+if dla.gp_available() and cfg.n_gp > 0:
+    gp = dla.GPFinder()
+    few = ind_lines[: cfg.n_gp]
+    same_run = dla.time_finders({
+        "CNN": lambda s: dla.find_dlas(s.wave, s.flux, s.ivar, s.z_qso),
+        "GP finder": lambda s: gp(s.wave, s.flux, s.ivar, s.z_qso),
+        "trough + Voigt": lambda s: dla.find_dlas_classical(s.wave, s.flux, s.ivar,
+                                                           s.z_qso),
+    }, few)
+    print(gp.description)
+    print(same_run)
+else:
+    same_run = None
+    print("skipped: the same-run GP comparison ("
+          + ("gp-dla-finder is not installed" if not dla.gp_available()
+             else f"profile {cfg.name} runs it on no sightline") + ")")
+
+# %% [markdown]
+# The committed benchmark: all three methods on the same held-out sightlines of the
+# independent simulator in one run of `benchmarks/dla_gp_comparison.py` (completeness and
+# purity as fractions, seconds per sightline on one CPU thread).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+try:
+    gp_table, gp_meta = dla.load_gp_comparison()
+except FileNotFoundError as err:
+    gp_table, gp_meta = None, None
+    print(f"skipped: the committed GP comparison ({err})")
+else:
+    print(f"{gp_meta['n_sightlines']} sightlines, {gp_meta['machine']}, "
+          f"written {gp_meta['written_utc']}; GP finder: {gp_meta['gp_configuration']}")
+    print(dla.describe_gp_comparison(gp_table, snr_min=SNR_MIN))
+cb.mask_nan(gp_table, decimals=4)
+
+# %% [markdown]
+# The same benchmark ran the three methods on the real spectra of the previous section:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+gp_real = None if gp_meta is None else dla.gp_real_spectra(gp_meta)
+cb.mask_nan(gp_real, decimals=3)
+
+# %%
+if gp_table is not None:
+    cb.glue("gp_verdict", dla.describe_gp_comparison(gp_table, snr_min=SNR_MIN))
+    pick = {(r["key"], r["method"]): r for r in gp_real}
+    cb.glue("gp_ph957", pick[("PH957", "GP finder")]["log_nhi"])
+    um184 = gp_real[(gp_real["key"] == "UM184") & (gp_real["method"] == "CNN")]["z_abs"]
+    z_gp = pick[("UM184", "GP finder")]["z_abs"]
+    cb.glue("um184_z", z_gp)
+    cb.glue("um184_z2", float(um184[np.argmax(np.abs(um184 - z_gp))]))
+    cb.glue("gp_n", gp_meta["n_sightlines"])
+else:
+    cb.glue("gp_verdict", "The committed comparison is not in this installation.")
+    cb.glue("gp_ph957", float("nan"))
+    cb.glue("um184_z", float("nan"))
+    cb.glue("um184_z2", float("nan"))
+    _ = cb.glue("gp_n", 0)
+
+# %% [markdown]
+# {glue:text}`gp_verdict` The S/N bins are those of the {glue:text}`gp_n` sightlines of the
+# benchmark run, one seed of the independent simulator.
+#
+# The two methods fail differently. The GP finder builds its continuum prior from thousands
+# of real BOSS quasars and asks whether one absorber explains the spectrum better than none;
+# it rarely invents an absorber, but it misses some DLAs and, restricted here to one absorber
+# per spectrum (the path its documentation supports), it cannot report a second one. The
+# CNN finds nearly every DLA and measures column densities at least as well, but it calls
+# more troughs DLAs than there are: sub-DLAs at the threshold and forest troughs, as the
+# confusion matrix above showed. On the real spectra the GP finder puts the published PH957
+# absorber at log N = {glue:text}`gp_ph957:.2f`, a sub-DLA, where the CNN and the trough fit
+# agree with the published value; we have not traced why (a spectrum of far higher S/N than
+# the BOSS spectra its model was learned from is one candidate). Towards UM184 all three
+# methods report a DLA near z = {glue:text}`um184_z:.2f`, which suggests a real absorber
+# rather than a false detection; the CNN's second DLA there (z = {glue:text}`um184_z2:.2f`),
+# also found by the trough fit, the GP finder cannot report under its one-absorber setting. A
+# survey that needs a pure catalogue would take the GP finder, or the CNN with a higher
+# threshold (exercise 1) and the GP finder to vet its candidates: at its speed it can afford
+# to look only where the CNN points.
+
+# %% [markdown]
 # ## Results
 #
 # The headline numbers on held-out sightlines with S/N > 5, next to the classical baseline
@@ -349,6 +566,10 @@ results.add("training time", train_seconds, unit="s", timing=True)
 results.add("search time per sightline", cnn_seconds, unit="s", timing=True,
             baseline=classical_seconds, note=f"stride {cfg.stride}")
 results.add("simulation time", sim_seconds, unit="s", timing=True)
+dla.add_beyond_simulator_results(
+    results, ind, ours="CNN (shipped)", baseline="trough + Voigt", real=real,
+    gp_table=gp_table, gp_real=gp_real, snr_min=SNR_MIN,
+    gp_sightlines=0 if gp_meta is None else gp_meta["n_sightlines"])
 saved = results.save(RESULTS_DIR)
 
 # %% [markdown]
@@ -394,7 +615,7 @@ dla.find_dlas(spec.wave, spec.flux, spec.ivar, spec.z_qso, model=model)
 # %%
 glue = cb.glue
 glue("train_minutes", train_seconds / 60)
-glue("n_train", len(train_lines))
+glue("n_train", cfg.n_train)
 glue("cnn_comp", 100 * s_cnn.completeness)
 glue("cnn_pur", 100 * s_cnn.purity)
 glue("cnn_dz", s_cnn.sigma_dz)
@@ -409,8 +630,10 @@ glue("subdla_per_dla", n_sub / max(n_dla, 1))
 low = table[table["high"] <= SNR_MIN]
 glue("low_comp", f"{100 * np.nanmin(low['completeness']):.0f}-"
      f"{100 * np.nanmax(low['completeness']):.0f}")
-_ = glue("low_pur", f"{100 * np.nanmin(low['purity']):.0f}-"
-         f"{100 * np.nanmax(low['purity']):.0f}")
+glue("low_pur", f"{100 * np.nanmin(low['purity']):.0f}-"
+     f"{100 * np.nanmax(low['purity']):.0f}")
+glue("ind_comp", 100 * ind["CNN (shipped)"][-1]["completeness"])
+_ = glue("ind_pur", 100 * ind["CNN (shipped)"][-1]["purity"])
 
 # %% [markdown]
 # **What we learned.** In this run ({glue:text}`n_train` training sightlines,
@@ -430,11 +653,15 @@ _ = glue("low_pur", f"{100 * np.nanmin(low['purity']):.0f}-"
 # classifier alone separates the two classes; the test set has {glue:text}`subdla_per_dla:.1f`
 # sub-DLAs per DLA, while the real sky has several times more, so real purity would be
 # lower. Second, in the S/N bins below 5 completeness is {glue:text}`low_comp` % and purity
-# {glue:text}`low_pur` %. Third, train and test sightlines come from the same simulator: no
-# broad absorption lines, metal lines or real continua, which is where the referee of Parks et
-# al. asked for more work. Re-drawing the noise of every window in every epoch is what keeps a
-# few thousand sightlines from being memorised: with fixed noise the validation loss rises
-# from the first epoch. All of this is one training seed.
+# {glue:text}`low_pur` %. Third, the headline numbers come from sightlines of the simulator
+# the network was trained on. On an independently written simulator it keeps its
+# completeness ({glue:text}`ind_comp:.0f` % at S/N > 5) but its purity drops to
+# {glue:text}`ind_pur:.0f` %, short of the 95 % goal, and the Gaussian-process finder is the
+# purer of the two; on the real spectra it recovers the published DLA of PH957. Neither
+# simulator has broad absorption lines or metal lines, which is where the referee of Parks
+# et al. asked for more work. Re-drawing the noise of every window in every epoch is what
+# keeps a few thousand sightlines from being memorised: with fixed noise the validation loss
+# rises from the first epoch. All of this is one training seed.
 
 # %% [markdown]
 # ## Exercises

@@ -48,3 +48,12 @@ def test_mask_nan_masks_only_non_finite_floats():
     assert list(m["x"].mask) == [False, True, True] and "--" in str(m)
     assert "nan" not in str(m) and np.isnan(t["x"][1])  # the original is unchanged
     assert list(m["n"]) == [1, 2, 3] and list(m["s"]) == ["a", "b", "c"]
+
+
+def test_mask_nan_rounds_a_copy_and_passes_none():
+    from astropy.table import Table
+
+    t = Table({"x": [1.23456, np.nan]})
+    m = cb.mask_nan(t, decimals=2)
+    assert m["x"][0] == 1.23 and t["x"][0] == 1.23456
+    assert cb.mask_nan(None) is None

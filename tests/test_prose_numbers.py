@@ -45,6 +45,8 @@ DECLARED: dict[str, dict[str, str]] = {
         "0.5": "detection threshold on p(DLA) (parameter)",
         "0.3": "exercise threshold (parameter)",
         "0.8": "exercise threshold (parameter)",
+        "95%": "the chapter's completeness and purity goal",
+        "123656.3": "part of a quasar's name (SDSS J220248.31+123656.3)",
     },
     "04_cherenkov": {
         "0.025": "pixel size in deg (parameter)",

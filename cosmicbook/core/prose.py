@@ -9,11 +9,17 @@ value.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["glue", "glue_run", "machine_name", "mask_nan", "profile_times"]
+__all__ = ["PROFILE_TIMES", "glue", "glue_run", "machine_name", "mask_nan", "profile_times"]
+
+#: Measured wall-clock time of every chapter per profile, as the last full execution on
+#: each machine recorded it: written by ``make book`` (:func:`cosmicbook.book.record_times`),
+#: read by the chapter headers (:func:`profile_times`).
+PROFILE_TIMES = Path(__file__).resolve().parents[2] / "book" / "profile_times.json"
 
 
 def _plain(value: Any) -> Any:
@@ -106,15 +112,10 @@ def profile_times(chapter: str, full_hardware: str = "one GPU",
         A Markdown table: profile, measured time, machine, date.
     """
     import json
-    from pathlib import Path
 
     from IPython.display import Markdown
 
-    if path is None:
-        from cosmicbook.book import PROFILE_TIMES
-
-        path = PROFILE_TIMES
-    path = Path(path)
+    path = Path(PROFILE_TIMES if path is None else path)
     times = json.loads(path.read_text(encoding="utf-8")).get(chapter, {}) \
         if path.exists() else {}
     purpose = {"ci": "seconds, for the tests", "book": "the default, one CPU core",
@@ -130,12 +131,19 @@ def profile_times(chapter: str, full_hardware: str = "one GPU",
     return Markdown("\n".join(lines))
 
 
-def mask_nan(table):
+def mask_nan(table, decimals: int | None = None):
     """A copy of an astropy table with NaN entries masked, so that it displays ``--`` for
-    "not measurable" instead of ``nan`` (the values themselves are unchanged)."""
+    "not measurable" instead of ``nan`` (the values themselves are unchanged).
+
+    ``decimals`` rounds the copy's float columns for display (the input is not changed).
+    ``None`` passes through (a section that was skipped shows nothing)."""
     from astropy.table import MaskedColumn, Table
 
+    if table is None:
+        return None
     out = Table(table, copy=True)
+    if decimals is not None:
+        out.round(decimals)
     for name in out.colnames:
         col = out[name]
         if col.dtype.kind == "f":

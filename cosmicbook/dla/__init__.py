@@ -11,18 +11,27 @@ The chapter's workflow:
 4. :func:`find_dlas` -- DLAs in a spectrum (z_abs, log NHI, confidence), with the weights the
    package ships when ``model=None``; :func:`find_dlas_classical` is the classical baseline
    (trough search and Voigt fit); :func:`read_spectrum` reads SDSS spectrum files;
-5. :func:`match_catalogue`, :func:`score`, :func:`binned_rates`, :func:`confusion_matrix`
-   and the ``plot_*`` figures.
+5. :func:`match_catalogue`, :func:`score`, :func:`binned_rates`, :func:`binned_scores`,
+   :func:`confusion_matrix` and the ``plot_*`` figures;
+6. real spectra (:mod:`cosmicbook.dla.real`: readers, :func:`degrade_resolution`,
+   :func:`rebin_loglinear`, :data:`REAL_SPECTRA`), sightlines of an independently written
+   simulator (:func:`independent_sightlines`) and the Gaussian-process finder of Garnett et
+   al. as a peer (:class:`GPFinder`, optional ``gp-dla-finder``).
 """
 
 from cosmicbook.dla.classical import estimate_continuum, find_dlas_classical
 from cosmicbook.dla.evaluate import (
     DLAScore,
+    add_beyond_simulator_results,
     binned_rates,
+    binned_scores,
     confusion_matrix,
     match_catalogue,
     score,
+    stack_scores,
+    time_finders,
 )
+from cosmicbook.dla.independent import IndependentConfig, becker_tau_eff, independent_sightlines
 from cosmicbook.dla.inference import (
     Tracks,
     check_spectrum,
@@ -42,14 +51,40 @@ from cosmicbook.dla.labels import (
     sightline_inputs,
 )
 from cosmicbook.dla.model import DLACNN
+from cosmicbook.dla.peers import (
+    GPFinder,
+    GPFinderConfig,
+    compare_finders,
+    describe_gp_comparison,
+    gp_available,
+    gp_real_spectra,
+    load_gp_comparison,
+)
 from cosmicbook.dla.plotting import (
     plot_accuracy,
     plot_confusion,
     plot_learning_curves,
     plot_rates,
+    plot_real_spectra,
     plot_walk,
 )
 from cosmicbook.dla.profiles import PROFILES
+from cosmicbook.dla.real import (
+    REAL_SPECTRA,
+    SDSS_RESOLUTION,
+    LiteratureDLA,
+    RealTarget,
+    degrade_resolution,
+    describe_real,
+    linetools_available,
+    linetools_spectrum,
+    load_real_spectrum,
+    read_boss_hdus,
+    read_loglinear_fits,
+    read_xshooter_table,
+    rebin_loglinear,
+    search_real_spectra,
+)
 from cosmicbook.dla.simulate import (
     DLA_RANGE,
     SUBDLA_RANGE,
@@ -59,26 +94,48 @@ from cosmicbook.dla.simulate import (
     simulate_sightlines,
     tau_eff,
 )
-from cosmicbook.dla.training import TASKS, WindowSet, make_windows, multitask_loss, train_model
+from cosmicbook.dla.training import (
+    TASKS,
+    StreamingWindows,
+    WindowSet,
+    make_windows,
+    multitask_loss,
+    train_model,
+)
 from cosmicbook.dla.voigt import absorber_transmission, equivalent_width, voigt_tau
 
 __all__ = [
     "DLACNN",
     "DLA_RANGE",
     "PROFILES",
+    "REAL_SPECTRA",
+    "SDSS_RESOLUTION",
     "SUBDLA_RANGE",
     "TASKS",
     "DLAScore",
+    "GPFinder",
+    "GPFinderConfig",
+    "IndependentConfig",
+    "LiteratureDLA",
     "PixelLabels",
+    "RealTarget",
     "Sightline",
     "SightlineSimulator",
     "Spectrum",
+    "StreamingWindows",
     "Tracks",
     "WindowSet",
     "absorber_transmission",
+    "add_beyond_simulator_results",
+    "becker_tau_eff",
     "binned_rates",
+    "binned_scores",
     "check_spectrum",
+    "compare_finders",
     "confusion_matrix",
+    "degrade_resolution",
+    "describe_gp_comparison",
+    "describe_real",
     "detect",
     "equivalent_width",
     "estimate_continuum",
@@ -86,7 +143,14 @@ __all__ = [
     "find_dlas",
     "find_dlas_classical",
     "forest_pixels",
+    "gp_available",
+    "gp_real_spectra",
+    "independent_sightlines",
+    "linetools_available",
+    "linetools_spectrum",
+    "load_gp_comparison",
     "load_model",
+    "load_real_spectrum",
     "make_labels",
     "make_windows",
     "match_catalogue",
@@ -96,15 +160,23 @@ __all__ = [
     "plot_confusion",
     "plot_learning_curves",
     "plot_rates",
+    "plot_real_spectra",
     "plot_walk",
     "predict_tracks",
+    "read_boss_hdus",
+    "read_loglinear_fits",
     "read_spectrum",
+    "read_xshooter_table",
+    "rebin_loglinear",
     "sample_log_nhi",
     "save_model",
     "score",
+    "search_real_spectra",
     "sightline_inputs",
     "simulate_sightlines",
+    "stack_scores",
     "tau_eff",
+    "time_finders",
     "train_model",
     "voigt_tau",
     "write_spectrum",

@@ -14,7 +14,7 @@ from cosmicbook.dla.labels import PixelLabels
 from cosmicbook.dla.simulate import Sightline
 
 __all__ = ["plot_accuracy", "plot_confusion", "plot_learning_curves", "plot_rates",
-           "plot_walk"]
+           "plot_real_spectra", "plot_walk"]
 
 
 def plot_walk(sl: Sightline, labels: PixelLabels, tracks: Tracks, detections: Table):
@@ -153,5 +153,50 @@ def plot_confusion(matrices: dict[str, np.ndarray], truth: Table | None = None,
         ax.set_xlabel("true log NHI")
         ax.set_ylabel("predicted log NHI")
         ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_real_spectra(found: Table, methods=("CNN",)):
+    """One panel per real spectrum of :func:`~cosmicbook.dla.real.search_real_spectra`: the
+    SDSS-like flux over the forest, the upper-envelope continuum, and for every absorber a
+    method reports its Voigt profile (Ly alpha + Ly beta, R = 2000) times that continuum;
+    published DLAs are marked with dotted lines."""
+    from cosmicbook.dla.classical import estimate_continuum
+    from cosmicbook.dla.labels import normalise_flux
+    from cosmicbook.dla.real import REAL_SPECTRA
+    from cosmicbook.dla.voigt import absorber_transmission
+
+    spectra = found.meta["spectra"]
+    fig, axes = plt.subplots(len(spectra), 1, figsize=(10, 2.6 * len(spectra)), squeeze=False)
+    for ax, (key, spec) in zip(axes[:, 0], spectra.items(), strict=True):
+        target = REAL_SPECTRA[key]
+        good = spec.ivar > 0
+        loglam = np.log10(spec.wave)
+        norm = normalise_flux(loglam, spec.flux, target.z_qso, good)
+        sigma = np.where(good, 1.0 / np.sqrt(np.where(good, spec.ivar, 1.0)), np.nan)
+        sigma = sigma * np.nanmedian(norm / np.where(good, spec.flux, np.nan))
+        cont = estimate_continuum(norm, np.nan_to_num(sigma, nan=np.nanmedian(sigma)))
+        rest = spec.wave / (1.0 + target.z_qso)
+        keep = (rest > 900.0) & (rest < 1300.0)
+        ax.plot(spec.wave[keep], norm[keep], color="k", lw=0.5, label="flux (R = 2000)")
+        ax.plot(spec.wave[keep], cont[keep], color="0.5", lw=0.8, label="continuum")
+        for i, method in enumerate(methods):
+            mine = found[(found["key"] == key) & (found["method"] == method) &
+                         (found["kind"] != "none")]
+            for j, row in enumerate(mine):
+                model = cont * absorber_transmission(loglam, [(row["z_abs"], row["log_nhi"])],
+                                                     fwhm_pix=2.2)
+                ax.plot(spec.wave[keep], model[keep], color=f"C{i + 1}", lw=1.0,
+                        label=f"{method}: log N = {row['log_nhi']:.2f}" if j < 3 else None)
+        for d in target.dlas:
+            ax.axvline(1215.67 * (1 + d.z_abs), color="C0", ls=":", lw=1.0,
+                       label=f"published z = {d.z_abs}")
+        ax.set_ylim(-0.2, 1.6 * np.nanpercentile(norm[keep], 95))
+        ax.set_title(f"{target.name}, {target.instrument}, z_qso = {target.z_qso}",
+                     fontsize=9)
+        ax.legend(fontsize=7, ncol=3, loc="upper left")
+        ax.set_ylabel("normalised flux")
+    axes[-1, 0].set_xlabel("observed wavelength (Angstrom)")
     fig.tight_layout()
     return fig

@@ -25,12 +25,22 @@ __all__ = ["PROFILES"]
 #:     and noise level), so that the network cannot memorise noise.
 #: ``seed``
 #:     seeds simulation, window sampling and training.
+#: ``streaming``, ``chunk``
+#:     simulate the training sightlines ``chunk`` at a time inside the training loop
+#:     (:class:`~cosmicbook.dla.training.StreamingWindows`; new sightlines every epoch)
+#:     instead of holding them all in memory.
+#: ``n_independent``
+#:     sightlines of the independent simulator (:mod:`cosmicbook.dla.independent`) searched.
+#: ``n_gp``
+#:     of those, how many the Gaussian-process finder also searches in the notebook (it takes
+#:     ~15 s each; the full comparison is ``benchmarks/dla_gp_comparison.py``).
 PROFILES: dict[str, dict] = {
     "ci": {
         "n_train": 150, "n_val": 20, "n_test": 24,
         "windows_per_dla": 16, "windows_per_subdla": 16, "windows_per_sightline": 16,
         "width": 0.25, "epochs": 4, "batch_size": 128, "lr": 3e-3,
         "stride": 4, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+        "streaming": False, "chunk": 1000, "n_independent": 40, "n_gp": 0,
     },
     # ~200k windows from 3,000 sightlines, a half-width network: ~10 minutes of training on
     # one CPU thread, 600 held-out sightlines searched every 2nd pixel.
@@ -39,14 +49,17 @@ PROFILES: dict[str, dict] = {
         "windows_per_dla": 24, "windows_per_subdla": 24, "windows_per_sightline": 24,
         "width": 0.5, "epochs": 5, "batch_size": 256, "lr": 1e-3,
         "stride": 2, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+        "streaming": False, "chunk": 1000, "n_independent": 600, "n_gp": 6,
     },
-    # The paper's scale for a GPU: 200k sightlines (4 windows per absorber and 4 at random:
-    # ~2M windows), the full-width network, every pixel. Simulating the sightlines takes ~1.5 h
-    # of one CPU core and ~25 GB of memory: not run for the book.
+    # The paper's scale for a GPU: 200k sightlines per epoch (4 windows per absorber and 4 at
+    # random: ~2M windows), simulated 2,000 at a time inside the training loop (measured: one
+    # chunk peaks at 0.75 GB of memory and takes ~45 s of one CPU core, instead of ~25 GB for
+    # all of them at once), the full-width network, every pixel. Not run for the book.
     "full": {
         "n_train": 200000, "n_val": 5000, "n_test": 10000,
         "windows_per_dla": 4, "windows_per_subdla": 4, "windows_per_sightline": 4,
         "width": 1.0, "epochs": 20, "batch_size": 700, "lr": 5e-4,
         "stride": 1, "mean_dla": 1.0, "mean_subdla": 0.8, "fresh_noise": True, "seed": 2017,
+        "streaming": True, "chunk": 2000, "n_independent": 5000, "n_gp": 20,
     },
 }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
 from cosmicbook.core.training import History, fit
 from cosmicbook.dla.labels import (
@@ -30,10 +30,10 @@ from cosmicbook.dla.labels import (
     sightline_inputs,
 )
 from cosmicbook.dla.model import DLACNN, OFFSET_SCALE
-from cosmicbook.dla.simulate import Sightline
+from cosmicbook.dla.simulate import Sightline, SightlineSimulator
 
-__all__ = ["TASKS", "TaskLosses", "WindowSet", "make_loader", "make_windows", "multitask_loss",
-           "train_model"]
+__all__ = ["TASKS", "StreamingWindows", "TaskLosses", "WindowSet", "make_loader", "make_windows",
+           "multitask_loss", "train_model"]
 
 #: Names of the three tasks (keys of :class:`TaskLosses` and of the learning curves).
 TASKS = ("classification", "offset", "log_nhi")
@@ -118,6 +118,62 @@ def make_loader(windows: WindowSet, batch_size: int, shuffle: bool, seed: int = 
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen)
 
 
+class StreamingWindows(IterableDataset):
+    """Training windows simulated per chunk of sightlines, never all held in memory.
+
+    Every pass (epoch) draws ``n_sightlines`` new sightlines with
+    :class:`~cosmicbook.dla.simulate.SightlineSimulator`, ``chunk`` at a time; each chunk is
+    cut into windows (:func:`make_windows`, with the noise model), shuffled and yielded as
+    batches of ``batch_size``. Memory is that of one chunk (~``chunk`` x 72 windows x 400
+    pixels x 8 bytes: ~230 MB at the default 1,000), whatever ``n_sightlines`` is, so the
+    paper's 200,000 sightlines per epoch fit in a few GB. Pass ``k`` (counted from 0 by this
+    object) uses the seed ``(seed, k)``: epochs see different sightlines.
+
+    Parameters
+    ----------
+    n_sightlines : int
+        Sightlines per pass.
+    batch_size : int
+    chunk : int
+        Sightlines simulated at once.
+    seed : int
+    per_dla, per_subdla, per_random : int
+        Windows per absorber and at random, as in :func:`make_windows`.
+    **simulator
+        Passed to :class:`~cosmicbook.dla.simulate.SightlineSimulator`.
+    """
+
+    def __init__(self, n_sightlines: int, batch_size: int, *, chunk: int = 1000, seed: int = 0,
+                 per_dla: int = 4, per_subdla: int = 4, per_random: int = 4, **simulator):
+        super().__init__()
+        for name, v in (("n_sightlines", n_sightlines), ("batch_size", batch_size),
+                        ("chunk", chunk)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.n_sightlines, self.batch_size, self.chunk = n_sightlines, batch_size, chunk
+        self.seed = seed
+        self.windows = dict(per_dla=per_dla, per_subdla=per_subdla, per_random=per_random)
+        self.simulator = SightlineSimulator(**simulator)
+        self.passes = 0
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.passes])
+        self.passes += 1
+        done = 0
+        while done < self.n_sightlines:
+            n = min(self.chunk, self.n_sightlines - done)
+            lines = [self.simulator.draw(rng) for _ in range(n)]
+            done += n
+            w = make_windows(lines, rng, noise_model=True, **self.windows)
+            del lines
+            order = rng.permutation(len(w))
+            tensors = [w.x, w.cls, w.offset / OFFSET_SCALE, np.nan_to_num(w.log_nhi, nan=0.0),
+                       w.clean, w.sigma]
+            for start in range(0, order.size, self.batch_size):
+                idx = order[start:start + self.batch_size]
+                yield tuple(torch.from_numpy(np.ascontiguousarray(t[idx])) for t in tensors)
+
+
 def multitask_loss(output, cls, offset, log_nhi, eps: float = 1e-6):
     """The three losses (tensors): classification, offset, log NHI.
 
@@ -175,13 +231,16 @@ class TaskLosses:
         return out
 
 
-def train_model(train: WindowSet, val: WindowSet, *, width: float = 1.0, epochs: int = 10,
+def train_model(train: WindowSet | StreamingWindows, val: WindowSet, *, width: float = 1.0,
+                epochs: int = 10,
                 batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
                 seed: int = 0, checkpoint=None, device=None,
                 progress: bool | None = None) -> tuple[DLACNN, History]:
     """Train :class:`~cosmicbook.dla.model.DLACNN` on windows with the combined loss.
 
-    Adam with a cosine learning-rate decay over ``epochs``; checkpoints after every epoch
+    ``train`` is a :class:`WindowSet` or, for training sets too large for memory, a
+    :class:`StreamingWindows` (which sets its own batch size). Adam with a cosine
+    learning-rate decay over ``epochs``; checkpoints after every epoch
     (a re-run with the same ``checkpoint`` resumes or returns at once). The history holds the
     total losses and the per-task validation losses (:data:`TASKS`).
 
@@ -189,13 +248,16 @@ def train_model(train: WindowSet, val: WindowSet, *, width: float = 1.0, epochs:
     -------
     (DLACNN, History)
     """
-    if len(train) == 0 or len(val) == 0:
+    if (isinstance(train, WindowSet) and len(train) == 0) or len(val) == 0:
         raise ValueError("train and val need at least one window each")
     torch.manual_seed(seed)
     model = DLACNN(width=width)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    train_loader = make_loader(train, batch_size, shuffle=True, seed=seed)
+    if isinstance(train, StreamingWindows):  # batches are made by the dataset itself
+        train_loader = DataLoader(train, batch_size=None)
+    else:
+        train_loader = make_loader(train, batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(val, 2048, shuffle=False)
     history = fit(model, train_loader, None, opt, epochs=epochs, val_loader=val_loader,
                   scheduler=sched, device=device, checkpoint=checkpoint,
