@@ -18,7 +18,7 @@ Methods (each measured in its own fresh Python process, so that its peak memory 
 ``cosmicbook 2-32, whole frame``
     One pass over the whole frame (``--whole``; needs ~10 GB on the CPU).
 ``SDSS method``
-    :func:`cosmicbook.baselines.sdss_cosmics` with the DESI defaults.
+    :func:`cosmicbook.deepcr.sdss_cosmics` with the DESI defaults.
 ``LA Cosmic``
     ``astroscrappy.detect_cosmics`` with its defaults (``pip install astroscrappy``).
 ``deepCR package 2-32``
@@ -102,7 +102,7 @@ def _method(name: str, folder: Path, args: argparse.Namespace):
         return lambda: predict_mask(image, model, tile=tile, device=args.device,
                                     precision=precision)
     if name == "SDSS method":
-        from cosmicbook.baselines import sdss_cosmics
+        from cosmicbook.deepcr import sdss_cosmics
 
         ivar, grads = np.load(folder / "ivar.npy"), np.load(folder / "gradients.npy")
         return lambda: sdss_cosmics(image, ivar, grads)

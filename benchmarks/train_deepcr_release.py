@@ -132,10 +132,11 @@ def main(argv=None) -> dict:
         model = deepcr.UNet(*deepcr.parse_variant(variant))
         ckpt = work / checkpoint_name(f"release_{variant}", *key, epochs)
         t0 = time.perf_counter()
-        histories[variant] = deepcr.train_mask_net(
-            model, train, val, epochs=epochs, batch_size=recipe["batch_size"],
-            lr=recipe["lr"], freeze_fraction=recipe["freeze_fraction"], checkpoint=ckpt,
-            seed=recipe["seed"], device=device)
+        config = deepcr.MaskNetConfig(epochs=epochs, batch_size=recipe["batch_size"],
+                                      lr=recipe["lr"], freeze_fraction=recipe["freeze_fraction"])
+        histories[variant] = deepcr.train_mask_net(model, train, val, config=config,
+                                                   checkpoint=ckpt, seed=recipe["seed"],
+                                                   device=device)
         models[variant] = model.eval()
         print(f"{variant}: {epochs} epochs in {time.perf_counter() - t0:.0f} s, val loss "
               f"{histories[variant]['val_loss'][-1]:.5f}", flush=True)

@@ -40,7 +40,7 @@ from .core import (
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("darks", "deepcr", "dla", "baselines", "cherenkov", "tes", "crayfis")
+_SUBPACKAGES = ("darks", "deepcr", "dla", "cherenkov", "tes", "crayfis")
 
 __all__ = [
     "__version__",

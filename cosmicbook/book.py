@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from cosmicbook.core.config import PROFILES
-from cosmicbook.core.prose import machine_name
+from cosmicbook.core.prose import PROFILE_TIMES, machine_name
 
 __all__ = [
     "REPO_ROOT",
@@ -262,12 +262,6 @@ def execute_all(profile: str = "book", *, only: list[str] | None = None, force: 
         print(summary_table(rows), flush=True)
     record_times(outputs, profile)
     return outputs
-
-
-#: Measured wall-clock time of every chapter per profile, as the last full execution on
-#: each machine recorded it (read by the chapter headers, :func:`cosmicbook.core.prose.
-#: profile_times`).
-PROFILE_TIMES = REPO_ROOT / "book" / "profile_times.json"
 
 
 def times_markdown(path: str | os.PathLike | None = None) -> str:

@@ -94,7 +94,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cosmicbook as cb
-from cosmicbook import baselines, deepcr
+from cosmicbook import deepcr
 
 cfg = cb.resolve_profile(deepcr.PROFILES, PROFILE, seed=SEED, frame_size=FRAME_SIZE,
                          n_train_frames=N_TRAIN_FRAMES, test_size=TEST_SIZE,
@@ -202,9 +202,10 @@ def checkpoint(name, epochs):
 model = deepcr.UNet(2, 32)
 print(model.name, f"{model.n_parameters:,} parameters,",
       f"receptive radius {model.receptive_radius} px")
+train_cfg = deepcr.MaskNetConfig(epochs=cfg.epochs, batch_size=cfg.batch_size,
+                                 lr=cfg.lr, freeze_fraction=cfg.freeze_fraction)
 history = deepcr.train_mask_net(
-    model, train, val, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-    freeze_fraction=cfg.freeze_fraction, checkpoint=checkpoint("2-32", cfg.epochs),
+    model, train, val, config=train_cfg, checkpoint=checkpoint("2-32", cfg.epochs),
     seed=cfg.seed, device=device)
 
 # %%
@@ -218,9 +219,9 @@ plt.show()
 # ## The held-out test frame: three methods
 #
 # On the test frame we run the trained network (probabilities, tiled with a halo — see the
-# timing section), the SDSS method as the DESI pipeline runs it (`baselines.sdss_cosmics`, with
+# timing section), the SDSS method as the DESI pipeline runs it (`deepcr.sdss_cosmics`, with
 # DESI's defaults nsig 6, cfudge 3, c2fudge 0.5 and the simulated camera's PSF gradients), and
-# LA Cosmic through astroscrappy (`baselines.lacosmic_mask`, its default parameters, the
+# LA Cosmic through astroscrappy (`deepcr.lacosmic_mask`, its default parameters, the
 # frame's inverse variance as noise model).
 
 # %%
@@ -228,9 +229,9 @@ truth = test.mask
 with cb.Timer() as t_cnn:
     prob = deepcr.predict_mask(test.image, model, device=device)
 with cb.Timer() as t_sdss:
-    sdss = baselines.sdss_cosmics(test.image, test.ivar, tile.psf_gradients)
+    sdss = deepcr.sdss_cosmics(test.image, test.ivar, tile.psf_gradients)
 with cb.Timer() as t_lacos:
-    lacos = baselines.lacosmic_mask(test.image, ivar=test.ivar)
+    lacos = deepcr.lacosmic_mask(test.image, ivar=test.ivar)
 masks = {"CNN 2-32": prob > THRESHOLD, "SDSS method": sdss, "LA Cosmic": lacos}
 scores = {name: deepcr.score_mask(m, truth) for name, m in masks.items()}
 scores
@@ -245,11 +246,11 @@ scores
 
 # %%
 curves = {"CNN 2-32": deepcr.roc_curve(prob, truth)}
-sdss_method = partial(baselines.sdss_cosmics, ivar=test.ivar,
+sdss_method = partial(deepcr.sdss_cosmics, ivar=test.ivar,
                       psf_gradients=tile.psf_gradients)
 curves["SDSS method"] = deepcr.sweep_method(sdss_method, test.image, truth, "c2fudge",
                                             cfg.sdss_c2fudge)
-lacosmic = partial(baselines.lacosmic_mask, ivar=test.ivar)
+lacosmic = partial(deepcr.lacosmic_mask, ivar=test.ivar)
 curves["LA Cosmic"] = deepcr.sweep_method(lacosmic, test.image, truth, "sigclip",
                                           cfg.lacosmic_sigclip)
 defaults = {f"{k}, default": v for k, v in scores.items() if k != "CNN 2-32"}
@@ -614,8 +615,8 @@ def real_masks(frame):
 
     out = {"2-32 randomised": cnn(shipped["2-32 randomised"]),
            "2-32 single instrument": cnn(single),
-           "SDSS method": baselines.sdss_cosmics(frame.image, frame.ivar, real_psf),
-           "LA Cosmic": baselines.lacosmic_mask(frame.image, readnoise=frame.read_noise,
+           "SDSS method": deepcr.sdss_cosmics(frame.image, frame.ivar, real_psf),
+           "LA Cosmic": deepcr.lacosmic_mask(frame.image, readnoise=frame.read_noise,
                                                 inbkg=frame.sky)}
     for name in peers:
         out[name] = deepcr.peer_probability(name, frame.image) > THRESHOLD
@@ -770,7 +771,7 @@ Markdown(f"On the same frames, {classical_on_imager('LA Cosmic')}, and "
 # %% [markdown]
 # ## Our SDSS method against DESI's own code
 #
-# `baselines.sdss_cosmics` is written from the SDSS and DESI papers. DESI's pipeline has its
+# `deepcr.sdss_cosmics` is written from the SDSS and DESI papers. DESI's pipeline has its
 # own implementation, `desispec.cosmics.reject_cosmic_rays_ala_sdss` {cite:p}`guy2023desi`.
 # `deepcr.desispec_agreement` runs both on the same frame with the same parameters and
 # desispec's PSF gradients, once without the final 3 x 3 dilation (the tests themselves) and
@@ -990,8 +991,8 @@ for t in (0.2, 0.5, 0.9):
 # NBVAL_CHECK_OUTPUT
 clipped = np.minimum(frame.image, 2000.0)
 p_clip = deepcr.predict_mask(clipped, shipped["2-32 randomised"], device=device)
-la_clip = baselines.lacosmic_mask(clipped, ivar=frame.ivar)
-la_full = baselines.lacosmic_mask(frame.image, ivar=frame.ivar)
+la_clip = deepcr.lacosmic_mask(clipped, ivar=frame.ivar)
+la_full = deepcr.lacosmic_mask(frame.image, ivar=frame.ivar)
 for label, (a, b) in {"randomised 2-32 at 0.5": (p > 0.5, p_clip > 0.5),
                       "LA Cosmic (defaults)": (la_full, la_clip)}.items():
     before, after = deepcr.score_mask(a, frame.mask), deepcr.score_mask(b, frame.mask)
@@ -1007,7 +1008,7 @@ for label, (a, b) in {"randomised 2-32 at 0.5": (p > 0.5, p_clip > 0.5),
 # NBVAL_CHECK_OUTPUT
 def sdss_nsig4(f, **knob):
     gradients = np.asarray(f.instrument["psf_gradients"])
-    return baselines.sdss_cosmics(f.image, f.ivar, gradients, nsig=4.0, **knob)
+    return deepcr.sdss_cosmics(f.image, f.ivar, gradients, nsig=4.0, **knob)
 
 
 extra = {"SDSS method, nsig 4": deepcr.MaskMethod(sdss_nsig4, "c2fudge",

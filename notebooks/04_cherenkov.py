@@ -301,9 +301,9 @@ cleaned = {name: ck.clean(maps.counts, cleaner) for name, maps in
 
 # %%
 regressor, regressor_hist = ck.train_regressor(
-    cleaned["train"], seed_train, cleaned["val"], seed_val, dense=cfg.regressor_dense,
-    epochs=cfg.regressor_epochs, seed=cfg.seed, device="cpu",
-    checkpoint=ckpt["cnn_regressor"])
+    cleaned["train"], seed_train, cleaned["val"], seed_val,
+    ck.RegressorConfig(dense=cfg.regressor_dense, epochs=cfg.regressor_epochs),
+    seed=cfg.seed, device="cpu", checkpoint=ckpt["cnn_regressor"])
 print(f"{ck.count_parameters(regressor)} weights "
       f"(the seed's Dense(10^4): {ck.count_parameters(ck.CNNRegressor(10000))})")
 

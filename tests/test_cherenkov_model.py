@@ -102,3 +102,16 @@ def test_localiser_overfits_a_few_maps():
 
     near = np.hypot(ix - pixel_to_cell(maps.x[:, 0]), iy - pixel_to_cell(maps.y[:, 0])) < 2
     assert near.mean() >= 0.75
+
+
+def test_regressor_trains_from_a_config():
+    """``train_regressor`` takes its network and training settings as a RegressorConfig."""
+    templates = ck.build_templates([(20.0, 1.0)])
+    maps = ck.simulate_maps(8, templates, seed=2, flux=(0.3, 1.0), n_sources=1)
+    cleaned = np.random.default_rng(0).random((8, 200, 200)).astype(np.float32)
+    config = ck.RegressorConfig(dense=8, dropout=0.0, epochs=2, batch_size=4, lr=1e-3)
+    model, hist = ck.train_regressor(cleaned, maps, cleaned, maps, config, progress=False)
+    assert len(hist) == 2 and model.dense == 8 and model.dropout == 0.0
+    assert ck.RegressorConfig().dense == 10000  # the seed's
+    with pytest.raises(TypeError, match="RegressorConfig"):
+        ck.train_regressor(cleaned, maps, cleaned, maps, {"dense": 8}, progress=False)

@@ -76,3 +76,35 @@ def test_numpy_metadata_is_written_as_json(tmp_path):
     path = save_weights(_net(), tmp_path / "net.pt", meta)
     assert read_weights_metadata(path) == {"model": {"width": 3}, "loss": 0.25,
                                            "curve": [0, 1, 2]}
+
+
+def test_reads_the_older_config_and_state_dict_layout(tmp_path):
+    """deepcr's files before this module: the configuration inside the ``.pt``."""
+    torch.manual_seed(1)
+    net = _net(4)
+    path = tmp_path / "old.pt"
+    torch.save({"config": {"width": 4}, "state_dict": net.state_dict()}, path)
+    path.with_suffix(".json").write_text(json.dumps({"epochs": 3}))
+    seen = []
+
+    def build(meta):
+        seen.append(meta)
+        return _build(meta)
+
+    loaded = load_weights(path, build, cache=False)
+    assert seen == [{"epochs": 3, "model": {"width": 4}}]
+    for key, value in net.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    # a JSON "model" wins over the file's configuration
+    path.with_suffix(".json").write_text(json.dumps({"model": {"width": 5}}))
+    with pytest.raises(RuntimeError):
+        load_weights(path, _build, cache=False)
+
+
+def test_a_file_without_a_state_dict_is_refused(tmp_path):
+    path = tmp_path / "x.pt"
+    path.with_suffix(".json").write_text(json.dumps({"model": {"width": 3}}))
+    for payload in ({"something": 1}, [1, 2], torch.zeros(3)):
+        torch.save(payload, path)
+        with pytest.raises(ValueError, match="does not hold X net weights"):
+            load_weights(path, _build, what="X net", cache=False)

@@ -122,6 +122,22 @@ def test_bad_threshold_is_an_argument_error(tmp_path):
     assert err.value.code == 2
 
 
+def test_module_entry_point_is_the_mask_subcommand(tmp_path, weights, capsys):
+    """``python -m cosmicbook.deepcr.cli IN OUT`` parses like ``cosmicbook mask IN OUT``."""
+    from cosmicbook.deepcr.cli import main as mask_main
+
+    src = _write(tmp_path / "in.fits", _frame())
+    assert mask_main([str(src), str(tmp_path / "a.fits"), "--weights", str(weights)]) == 0
+    assert main(["mask", str(src), str(tmp_path / "b.fits"), "--weights", str(weights)]) == 0
+    with fits.open(tmp_path / "a.fits") as a, fits.open(tmp_path / "b.fits") as b:
+        assert np.array_equal(a["MASK"].data, b["MASK"].data)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as err:
+        mask_main(["a.fits", "b.fits", "--threshold", "2"])
+    assert err.value.code == 2
+    assert "usage: cosmicbook mask" in capsys.readouterr().err
+
+
 _SCRIPT = Path(sys.executable).with_name("cosmicbook")
 _EXE = str(_SCRIPT) if _SCRIPT.exists() else shutil.which("cosmicbook")
 

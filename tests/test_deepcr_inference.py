@@ -126,16 +126,45 @@ def test_save_and_load_roundtrip(tmp_path):
     path = save_model(net, tmp_path / "w" / "net.pt", metadata={"profile": "test"})
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["architecture"] == "2-4" and meta["profile"] == "test"
+    assert meta["model"] == net.config()  # the layout of cosmicbook.core.weights
+    assert set(torch.load(path, weights_only=True)) == set(net.state_dict())
     loaded = load_model(path)
+    assert loaded is not load_model(path)  # a new network each call
     image = _frame()
     assert np.array_equal(predict_mask(image, net), predict_mask(image, loaded))
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match=r"other\.json"):
+        load_model(tmp_path / "other.pt")
+    (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="save_model"):
+        load_model(tmp_path / "other.pt")
+    torch.save(net.state_dict(), tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="save_model"):  # a state dict, no configuration
         load_model(tmp_path / "other.pt")
     with pytest.raises(TypeError):
         save_model(net.fused(), tmp_path / "fused.pt")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in inference.WEIGHTS_DIR.glob("*.pt")))
+def test_shipped_files_load_bit_for_bit_as_before(name):
+    """The shipped files keep the layout of the deepcr loader before cosmicbook.core.weights
+    (``{"config", "state_dict"}`` in the ``.pt``); load_model reads them to the same tensors."""
+    path = inference.WEIGHTS_DIR / name
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if "state_dict" not in payload:  # re-saved by save_model since: the current layout
+        meta = json.loads(path.with_suffix(".json").read_text())
+        payload = {"config": meta["model"], "state_dict": payload}
+    old = UNet(**payload["config"])  # the old loader
+    old.load_state_dict(payload["state_dict"])
+    new = load_model(path, device="cpu")
+    assert new.config() == old.config() and not new.training
+    new_state, old_state = new.state_dict(), old.state_dict()
+    assert list(new_state) == list(old_state) == list(payload["state_dict"])
+    for key, value in payload["state_dict"].items():
+        for tensor in (new_state[key], old_state[key]):
+            assert tensor.dtype == value.dtype and torch.equal(tensor, value), key
 
 
 def test_shipped_weights_find_a_cosmic_and_leave_noise_alone():

@@ -7,7 +7,7 @@ from torch.utils.data import TensorDataset
 
 from cosmicbook.core.training import frozen_batchnorm_layers
 from cosmicbook.deepcr.model import UNet, frame_statistics, parse_variant, variant_name
-from cosmicbook.deepcr.training import freeze_epoch, masked_bce, train_mask_net
+from cosmicbook.deepcr.training import MaskNetConfig, freeze_epoch, masked_bce, train_mask_net
 
 # deepCR's published parameter counts (kmzzhang/deepCR, Zhang & Bloom 2020): mask 2-32 and 2-4.
 DEEPCR_COUNTS = {(2, 32): 101_473, (2, 4): 1_709}
@@ -144,7 +144,7 @@ def test_training_overfits_toy_data_and_freezes_batchnorm(tmp_path):
     torch.manual_seed(0)
     net = UNet(2, 4)
     data = _toy_patches()
-    history = train_mask_net(net, data, data, epochs=5, batch_size=4, lr=0.02,
+    history = train_mask_net(net, data, data, config=MaskNetConfig(5, batch_size=4, lr=0.02),
                              checkpoint=tmp_path / "ckpt.pt", seed=0, progress=False)
     assert len(history) == 5
     assert history["val_loss"][-1] < 0.5 * history["val_loss"][0]
@@ -173,16 +173,17 @@ def test_training_resumes_exactly_after_a_crash(tmp_path):
     data = _toy_patches(n=8)
     torch.manual_seed(0)
     a = UNet(2, 4)
-    train_mask_net(a, data, epochs=4, batch_size=4, seed=3, progress=False)
+    config = MaskNetConfig(epochs=4, batch_size=4)
+    train_mask_net(a, data, config=config, seed=3, progress=False)
     torch.manual_seed(0)
     b = UNet(2, 4)
     ckpt = tmp_path / "b.pt"
     with pytest.raises(RuntimeError, match="killed"):  # dies in epoch 3, after the freeze
-        train_mask_net(b, _Crashing(data, 8 * 2 + 5), epochs=4, batch_size=4, seed=3,
+        train_mask_net(b, _Crashing(data, 8 * 2 + 5), config=config, seed=3,
                        progress=False, checkpoint=ckpt)
     torch.manual_seed(123)  # a different start: only the checkpoint may carry the state
     c = UNet(2, 4)
-    history = train_mask_net(c, data, epochs=4, batch_size=4, seed=3, progress=False,
+    history = train_mask_net(c, data, config=config, seed=3, progress=False,
                              checkpoint=ckpt)
     assert len(history) == 4
     assert len(frozen_batchnorm_layers(c)) == 6
@@ -213,7 +214,7 @@ def test_training_on_patch_dataset_uses_the_ignore_mask():
     torch.manual_seed(0)
     net = UNet(2, 4)
     before = {k: v.clone() for k, v in net.state_dict().items() if "weight" in k}
-    history = train_mask_net(net, ds, epochs=1, batch_size=4, progress=False)
+    history = train_mask_net(net, ds, config=MaskNetConfig(1, batch_size=4), progress=False)
     assert history["train_loss"][0] == 0.0
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)

@@ -131,7 +131,7 @@ def test_psf_gradients_analytic():
     tile_g = SpectroCamera((256, 256)).psf_gradients()
     assert np.all((tile_g > 0.3) & (tile_g < 0.9)) and tile_g[2] < tile_g[0]
     # the default PSF is as broad as DESI's r-band one (DESI_PSF_GRADIENTS, within ~0.06)
-    from cosmicbook.baselines import DESI_PSF_GRADIENTS
+    from cosmicbook.deepcr.baselines import DESI_PSF_GRADIENTS
 
     np.testing.assert_allclose(tile_g, DESI_PSF_GRADIENTS["r"], atol=0.06)
 

@@ -104,7 +104,12 @@ from cosmicbook.cherenkov.simulate import (
     simulate_maps,
     source_model,
 )
-from cosmicbook.cherenkov.training import train_cleaner, train_localiser, train_regressor
+from cosmicbook.cherenkov.training import (
+    RegressorConfig,
+    train_cleaner,
+    train_localiser,
+    train_regressor,
+)
 from cosmicbook.cherenkov.transfer import (
     TransferConfig,
     choose_threshold,
@@ -131,6 +136,7 @@ __all__ = [
     "HeatmapLocaliser",
     "OffsetDependence",
     "Prod3bCurves",
+    "RegressorConfig",
     "TransferConfig",
     "Templates",
     "aperture_significance",

@@ -4,12 +4,15 @@
   smoothed, min-max normalised source-only map (the authors' code); to fit one CPU thread it
   trains on random ``crop`` x ``crop`` windows of the normalised maps, half of them around
   the source (the network is fully convolutional, so it still runs on whole 200 x 200 maps).
-* :func:`train_regressor` -- mean absolute error of the normalised (x, y) on cleaned maps.
+* :func:`train_regressor` -- mean absolute error of the normalised (x, y) on cleaned maps
+  (network and training settings in a :class:`RegressorConfig`).
 * :func:`train_localiser` -- CenterNet's penalty-reduced focal loss on heat maps, with the
   eight flips and transpositions of each map as augmentation.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,8 +28,8 @@ from cosmicbook.cherenkov.preprocess import (
 from cosmicbook.cherenkov.simulate import CountsMaps
 from cosmicbook.core.training import History, fit
 
-__all__ = ["focal_loss", "regressor_targets", "train_cleaner", "train_localiser",
-           "train_regressor"]
+__all__ = ["RegressorConfig", "focal_loss", "regressor_targets", "train_cleaner",
+           "train_localiser", "train_regressor"]
 
 
 def _loader(tensors, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
@@ -106,9 +109,29 @@ def regressor_targets(maps: CountsMaps) -> np.ndarray:
     return ((np.stack([maps.x[:, 0], maps.y[:, 0]], axis=1) + 0.5) / npix).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class RegressorConfig:
+    """The network and training settings of :func:`train_regressor` (the seed's by default).
+
+    Attributes
+    ----------
+    dense : int
+        Units of the dense layer (the seed: 10,000).
+    dropout : float
+        Dropout rate before and after the dense layer.
+    epochs, batch_size, lr : int, int, float
+        The usual settings of :func:`~cosmicbook.core.training.fit` (Adam's learning rate).
+    """
+
+    dense: int = 10000
+    dropout: float = 0.2
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3
+
+
 def train_regressor(cleaned_train: np.ndarray, train: CountsMaps, cleaned_val: np.ndarray,
-                    val: CountsMaps, *, dense: int = 10000, dropout: float = 0.2,
-                    epochs: int = 5, batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
+                    val: CountsMaps, config: RegressorConfig | None = None, *, seed: int = 0,
                     checkpoint=None, device=None,
                     progress: bool | None = None) -> tuple[CNNRegressor, History]:
     """Train the seed's :class:`~cosmicbook.cherenkov.model.CNNRegressor` (MAE, Adam).
@@ -119,6 +142,10 @@ def train_regressor(cleaned_train: np.ndarray, train: CountsMaps, cleaned_val: n
         The cleaner's output for the maps (the seed's input to the regressor).
     train, val : CountsMaps
         The maps (one source each), for the labels.
+    config : RegressorConfig, optional
+        Dense units, dropout, epochs, batch size and learning rate (default: the seed's).
+    seed, checkpoint, device, progress
+        The usual settings of :func:`~cosmicbook.core.training.fit`.
 
     Returns
     -------
@@ -131,14 +158,17 @@ def train_regressor(cleaned_train: np.ndarray, train: CountsMaps, cleaned_val: n
     xv = np.asarray(cleaned_val, dtype=np.float32)[:, None]
     if len(x) != len(train) or len(xv) != len(val):
         raise ValueError("cleaned maps and CountsMaps differ in length")
+    config = RegressorConfig() if config is None else config
+    if not isinstance(config, RegressorConfig):
+        raise TypeError(f"config must be a RegressorConfig, got {type(config).__name__}")
     torch.manual_seed(seed)
-    model = CNNRegressor(dense=dense, dropout=dropout, size=x.shape[-1])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model = CNNRegressor(dense=config.dense, dropout=config.dropout, size=x.shape[-1])
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     train_loader = _loader([torch.from_numpy(x), torch.from_numpy(regressor_targets(train))],
-                           batch_size, True, seed)
+                           config.batch_size, True, seed)
     val_loader = _loader([torch.from_numpy(xv), torch.from_numpy(regressor_targets(val))],
                          128, False, seed)
-    history = fit(model, train_loader, torch.nn.L1Loss(), opt, epochs=epochs,
+    history = fit(model, train_loader, torch.nn.L1Loss(), opt, epochs=config.epochs,
                   val_loader=val_loader, device=device, checkpoint=checkpoint,
                   progress=progress, seed=seed)
     return model, history

@@ -9,13 +9,18 @@ are the same everywhere::
     path = save_weights(net, "weights/net.pt", {"model": net.config(), "epochs": 12})
     net = load_weights(path, lambda meta: Net(**meta["model"]), what="Net",
                        chapter="03_dla")
+
+:func:`load_weights` also reads the older layout of the deepcr chapter's files, whose ``.pt``
+holds ``{"config": <network configuration>, "state_dict": <state dict>}`` (its shipped
+weights are still in it): the state dict is taken from there, and the configuration is handed
+to ``build`` as ``metadata["model"]`` when the JSON has no ``"model"`` of its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +113,9 @@ def load_weights(path: str | os.PathLike, build: Callable[[dict], Any], *,
     ------
     FileNotFoundError
         When the weights or their JSON are missing.
+    ValueError
+        When the ``.pt`` file holds no state dict (nor the older ``config`` + ``state_dict``
+        layout).
     """
     import torch
 
@@ -116,12 +124,31 @@ def load_weights(path: str | os.PathLike, build: Callable[[dict], Any], *,
     key = (str(path.resolve()), path.stat().st_mtime_ns, what)
     if cache and key in _CACHE:
         return _CACHE[key]
+    state, meta = _state_dict(torch.load(path, map_location="cpu", weights_only=True), meta,
+                              path, what)
     module = build(meta)
-    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    module.load_state_dict(state)
     module.eval()
     if cache:
         _CACHE[key] = module
     return module
+
+
+def _state_dict(payload, meta: dict, path: Path, what: str) -> tuple[Mapping, dict]:
+    """The state dict of a loaded ``.pt`` and the metadata ``build`` gets (see the module
+    notes for the older ``{"config", "state_dict"}`` layout)."""
+    import torch
+
+    if isinstance(payload, Mapping) and {"config", "state_dict"} <= set(payload) \
+            and isinstance(payload["state_dict"], Mapping):
+        if "model" not in meta:
+            meta = {**meta, "model": payload["config"]}
+        payload = payload["state_dict"]
+    if not isinstance(payload, Mapping) or \
+            not all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise ValueError(f"{path} does not hold {what} weights: a state dict written by "
+                         f"save_weights (a chapter's save_model)")
+    return payload, meta
 
 
 def clear_weights_cache() -> None:

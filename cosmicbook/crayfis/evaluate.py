@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import label as _label
-from scipy.stats import rankdata, wasserstein_distance
+from scipy.stats import wasserstein_distance
+
+from cosmicbook.core import stats
+from cosmicbook.core.stats import roc_auc
 
 __all__ = [
     "C2ST",
@@ -25,44 +28,14 @@ __all__ = [
 ]
 
 
-def _scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    y = np.asarray(labels).ravel()
-    if s.shape != y.shape:
-        raise ValueError(f"scores and labels differ in length: {s.size} and {y.size}")
-    if np.isnan(s).any():
-        raise ValueError("scores contain NaN")
-    if not np.all((y == 0) | (y == 1)):
-        raise ValueError("labels must be 0/1 (or bool)")
-    y = y.astype(bool)
-    if y.all() or not y.any():
-        raise ValueError("labels hold a single class: the ROC is undefined")
-    return s, y
-
-
-def roc_auc(scores, labels) -> float:
-    """Area under the ROC curve (Mann-Whitney U with tied ranks averaged).
-
-    Examples
-    --------
-    >>> roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
-    0.75
-    """
-    s, y = _scores_labels(scores, labels)
-    r = rankdata(s)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
-    s, y = _scores_labels(scores, labels)
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
-    tp = np.cumsum(y)[distinct]
-    fp = np.cumsum(~y)[distinct]
-    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
+    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1).
+
+    The vertices of :func:`cosmicbook.core.stats.roc_curve` (without its ``-inf`` end point,
+    which repeats (1, 1)), as the pair ``(fpr, tpr)``.
+    """
+    curve = stats.roc_curve(scores, labels)
+    return curve.fpr[:-1], curve.tpr[:-1]
 
 
 @dataclass

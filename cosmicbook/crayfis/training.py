@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from scipy.optimize import isotonic_regression, minimize_scalar
 from torch.utils.data import DataLoader, TensorDataset
 
+from cosmicbook.core.stats import roc_auc
 from cosmicbook.core.training import History, fit, predict
 from cosmicbook.crayfis.model import TrackCNN, to_input
 
@@ -73,8 +74,6 @@ def train_classifier(frames, labels, val_frames, val_labels, *,
     -------
     (TrackCNN, History)
     """
-    from cosmicbook.crayfis.evaluate import roc_auc
-
     x, y = _check_xy(frames, labels, "frames")
     xv, yv = _check_xy(val_frames, val_labels, "val_frames")
     torch.manual_seed(seed)

@@ -5,7 +5,8 @@ The chapter's workflow, after the DESI cosmic-ray library (D. Green, DESI-6095):
 1. :class:`DarkCamera` / :func:`simulate_dark` -- DESI-like darks with truth;
 2. :func:`extract_cosmics` -- seeds above 250 ADU, kept when reaching 400 ADU, grown down to
    3 sigma of a clean dark; :func:`hot_pixel_mask` learns the defects from a stack of darks;
-   :func:`extract_threshold` is the plain n-sigma threshold-and-connect baseline;
+   :func:`extract_threshold` (:mod:`~cosmicbook.darks.baselines`) is the plain n-sigma
+   threshold-and-connect baseline;
 3. :func:`evaluate_extraction`, :func:`combine_scores` and :func:`fit_rate` -- completeness,
    coverage, purity and the rate of cosmics per second;
 4. :class:`CosmicLibrary` -- the footprints as stamps, stored in FITS and injected into clean
@@ -14,6 +15,7 @@ The chapter's workflow, after the DESI cosmic-ray library (D. Green, DESI-6095):
    :func:`plot_completeness`, :func:`plot_rate_fit`.
 """
 
+from cosmicbook.darks.baselines import extract_threshold
 from cosmicbook.darks.evaluate import (
     SCORE_ROWS,
     ExtractionScore,
@@ -26,7 +28,6 @@ from cosmicbook.darks.evaluate import (
 from cosmicbook.darks.extract import (
     estimate_background,
     extract_cosmics,
-    extract_threshold,
     hot_pixel_mask,
     read_dark,
 )

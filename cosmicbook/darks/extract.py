@@ -23,12 +23,12 @@ from scipy import ndimage
 
 from cosmicbook.core.io import read_image
 from cosmicbook.core.progress import progress as _progress
+from cosmicbook.core.stats import MAD_TO_SIGMA_EXACT, robust_sigma
 
 __all__ = [
     "TABLE_COLUMNS",
     "estimate_background",
     "extract_cosmics",
-    "extract_threshold",
     "hot_pixel_mask",
     "read_dark",
 ]
@@ -39,7 +39,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "x_min", "x_max", "y_min", "y_max", "length", "width", "angle",
 )
 
-_MAD_TO_SIGMA = 1.482602218505602
 
 
 # ---------------------------------------------------------------------------- validation
@@ -129,9 +128,8 @@ def _block_stats(image: np.ndarray, block: int, mask: np.ndarray | None = None,
                 if mask is not None and (~mask[y0:y1, x0:x1]).sum() >= 16:
                     vals = vals[~mask[y0:y1, x0:x1]]
                 vals = np.asarray(vals, dtype=np.float64).ravel()
-            m = np.median(vals)
-            med[i, j] = m
-            sig[i, j] = _MAD_TO_SIGMA * np.median(np.abs(vals - m))
+            med[i, j], sig[i, j] = robust_sigma(vals, scale=MAD_TO_SIGMA_EXACT,
+                                                return_median=True)
     bad = ~(sig > 0)
     if bad.all():
         raise ValueError("could not estimate the noise: the median absolute deviation is 0 "
@@ -328,45 +326,6 @@ def extract_cosmics(dark, threshold: float = 400.0, seed: float = 250.0,
                              mask, connectivity, block, keep_all=False)
     table.meta.update({"THRESH": threshold, "SEED": seed, "GROWSIG": grow_sigma,
                        "CONNECT": connectivity})
-    return labels, table
-
-
-def extract_threshold(dark, nsigma: float = 7.0, noise_sigma=None, *, background=None,
-                      mask=None, connectivity: int = 8, block: int = 256
-                      ) -> tuple[np.ndarray, Table]:
-    """Baseline: every connected region of pixels above ``nsigma`` x the noise is a cosmic.
-
-    The plain threshold-and-connect recipe (as in imSim's cosmic-ray library, at 7 sigma):
-    no seeds, no separate threshold, no growth. Same inputs and outputs as
-    :func:`extract_cosmics`.
-
-    Parameters
-    ----------
-    dark : numpy.ndarray or SimulatedDark
-        ``(ny, nx)`` dark frame (not modified).
-    nsigma : float
-        Detection level in units of the clean-dark noise (default 7).
-    noise_sigma, background, mask, connectivity, block
-        As for :func:`extract_cosmics`.
-
-    Returns
-    -------
-    labels : numpy.ndarray
-        ``(ny, nx)`` int32 label image (0 = none, 1..N).
-    table : astropy.table.Table
-        Per-region properties, the columns of :func:`extract_cosmics` (``nseed`` is 0).
-
-    Raises
-    ------
-    ValueError
-        For bad images, maps, masks or a non-positive ``nsigma``.
-    """
-    image = _as_image(dark)
-    if np.ndim(nsigma) != 0 or not np.isfinite(float(nsigma)) or float(nsigma) <= 0:
-        raise ValueError(f"nsigma must be a positive number, got {nsigma!r}")
-    labels, table = _segment(image, float(nsigma), np.inf, np.inf, background, noise_sigma,
-                             mask, connectivity, block, keep_all=True)
-    table.meta.update({"NSIGMA": float(nsigma), "CONNECT": connectivity})
     return labels, table
 
 

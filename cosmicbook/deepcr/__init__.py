@@ -8,8 +8,8 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    :class:`PatchDataset` / :func:`make_dataset` (overlapping 256 x 256 patches, 75/25 split);
 2. model -- :class:`UNet` ``(depth, width)``: deepCR's mask nets "2-32" (101,473 parameters),
    "2-4" and other variants, normalising their electron input internally;
-3. training -- :func:`train_mask_net` (masked BCE, Adam, batch norm frozen after 40 % of the
-   epochs, through :func:`cosmicbook.core.fit`);
+3. training -- :func:`train_mask_net` with a :class:`MaskNetConfig` (masked BCE, Adam, batch
+   norm frozen after 40 % of the epochs, through :func:`cosmicbook.core.fit`);
 4. transfer -- :class:`InstrumentRanges` and :class:`CosmicAugmentation` (randomised training
    instruments, :func:`make_randomised_frames`), :func:`make_transfer_frames` and
    :func:`transfer_map` (methods on held-out grids of one instrument parameter);
@@ -30,10 +30,16 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
    :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`,
    :func:`plot_real_masks`, :func:`plot_transfer_map`.
 
-The classical baselines (the SDSS method as DESI runs it, LA Cosmic) are in
-:mod:`cosmicbook.baselines`.
+The classical baselines, the SDSS method as DESI runs it (:func:`sdss_cosmics`) and LA Cosmic
+(:func:`lacosmic_mask`), are in :mod:`cosmicbook.deepcr.baselines`.
 """
 
+from cosmicbook.deepcr.baselines import (
+    DESI_PSF_GRADIENTS,
+    SDSS_AXES,
+    lacosmic_mask,
+    sdss_cosmics,
+)
 from cosmicbook.deepcr.data import (
     PatchDataset,
     extract_patches,
@@ -141,6 +147,7 @@ from cosmicbook.deepcr.simulate import (
     simulate_tile,
 )
 from cosmicbook.deepcr.training import (
+    MaskNetConfig,
     freeze_epoch,
     make_loader,
     masked_bce,
@@ -167,6 +174,8 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "SINGLE_INSTRUMENT_WEIGHTS",
     "DESISPEC_PSF_GRADIENTS",
+    "DESI_PSF_GRADIENTS",
+    "SDSS_AXES",
     "DESI_INSTRUMENT",
     "DESI_RATE",
     "FULL_FRAME",
@@ -184,6 +193,7 @@ __all__ = [
     "Instrument",
     "InstrumentRanges",
     "MaskMethod",
+    "MaskNetConfig",
     "MaskScore",
     "Overgrowth",
     "PatchDataset",
@@ -209,6 +219,7 @@ __all__ = [
     "gmos_frame",
     "hardest_cosmics",
     "inject_cosmics",
+    "lacosmic_mask",
     "instrument_grid",
     "library_from_darks",
     "load_model",
@@ -244,6 +255,7 @@ __all__ = [
     "roc_curve",
     "save_model",
     "score_mask",
+    "sdss_cosmics",
     "seam_difference",
     "shipped_metadata",
     "simulate_imager",

@@ -168,9 +168,10 @@ def add_mask_parser(subparsers) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m cosmicbook.deepcr.cli IN.fits OUT.fits ...`` (same as ``cosmicbook mask``)."""
-    from cosmicbook.cli import main as top
-
-    return top(["mask", *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog="cosmicbook")
+    add_mask_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["mask", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

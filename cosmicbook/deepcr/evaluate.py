@@ -27,6 +27,8 @@ import numpy as np
 from astropy.table import Table
 from scipy import ndimage
 
+from cosmicbook.core import stats
+
 __all__ = [
     "DEFAULT_FPRS",
     "MaskScore",
@@ -83,9 +85,9 @@ def _ratio(num, den) -> float:
 
 
 # ---------------------------------------------------------------------- ROC
-@dataclass(eq=False)
-class ROCCurve:
-    """A pixel-level ROC curve.
+class ROCCurve(stats.ROCCurve):
+    """A pixel-level ROC curve: :class:`cosmicbook.core.stats.ROCCurve` whose :meth:`tpr_at`
+    defaults to the chapter's FPRs (:data:`DEFAULT_FPRS`).
 
     Attributes
     ----------
@@ -98,27 +100,9 @@ class ROCCurve:
         Positive (cosmic) and negative pixels scored.
     """
 
-    thresholds: np.ndarray
-    tpr: np.ndarray
-    fpr: np.ndarray
-    n_pos: int
-    n_neg: int
-
-    def __len__(self) -> int:
-        return len(self.thresholds)
-
-    def tpr_at(self, fpr=DEFAULT_FPRS) -> np.ndarray:
+    def tpr_at(self, fpr=DEFAULT_FPRS) -> float | np.ndarray:
         """TPR at the given FPR(s), interpolated (see :func:`tpr_at_fpr`)."""
-        return tpr_at_fpr(self, fpr=fpr)
-
-    def threshold_at(self, fpr: float) -> float:
-        """The largest threshold whose FPR does not exceed ``fpr``."""
-        k = int(np.searchsorted(self.fpr, fpr, side="right")) - 1
-        return float(self.thresholds[max(k, 0)])
-
-    def auc(self) -> float:
-        """Area under the curve (trapezoids)."""
-        return float(np.trapezoid(self.tpr, self.fpr))
+        return super().tpr_at(fpr)
 
     def __repr__(self) -> str:
         t = ", ".join(f"{v:.4f}" for v in self.tpr_at(DEFAULT_FPRS))
@@ -128,6 +112,9 @@ class ROCCurve:
 
 def roc_curve(prob, truth, ignore=None, n_thresholds: int | None = None) -> ROCCurve:
     """The exact pixel-level ROC curve of a probability map (or several).
+
+    The pixels of every frame, less the ignored ones, pooled into
+    :func:`cosmicbook.core.stats.roc_curve`.
 
     Parameters
     ----------
@@ -161,38 +148,14 @@ def roc_curve(prob, truth, ignore=None, n_thresholds: int | None = None) -> ROCC
     if not (len(probs) == len(truths) == len(ignores)):
         raise ValueError(f"got {len(probs)} probability maps, {len(truths)} truth masks and "
                          f"{len(ignores)} ignore masks")
-    pos, neg = [], []
+    scores, labels = [], []
     for i, (p, t, g) in enumerate(zip(probs, truths, ignores, strict=True)):
         p = _image(p, f"prob[{i}]" if len(probs) > 1 else "prob")
         t, g = _valid(t, g, p.shape)
-        keep = ~g if g is not None else None
-        pos.append(p[t & keep] if keep is not None else p[t])
-        neg.append(p[~t & keep] if keep is not None else p[~t])
-    pos = np.sort(np.concatenate(pos).astype(np.float64))
-    neg = np.sort(np.concatenate(neg).astype(np.float64))
-    n_pos, n_neg = pos.size, neg.size
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"a ROC curve needs positive and negative pixels, got {n_pos} "
-                         f"positive and {n_neg} negative")
-    if n_thresholds is None:
-        thresholds = np.unique(np.concatenate([pos, neg]))
-    else:
-        if int(n_thresholds) != n_thresholds or n_thresholds < 2:
-            raise ValueError(f"n_thresholds must be an integer >= 2, got {n_thresholds!r}")
-        k = int(n_thresholds) // 2
-        fprs = np.geomspace(1.0 / n_neg, 1.0, k)
-        tprs = np.linspace(0.0, 1.0, k)
-        # the score value that leaves that fraction of the pixels flagged
-        cand = np.concatenate([neg[np.clip(n_neg - np.ceil(fprs * n_neg).astype(int), 0,
-                                           n_neg - 1)],
-                               pos[np.clip(n_pos - np.ceil(tprs * n_pos).astype(int), 0,
-                                           n_pos - 1)]])
-        thresholds = np.unique(cand)
-    thresholds = np.concatenate([[np.inf], thresholds[::-1], [-np.inf]])
-    tp = n_pos - np.searchsorted(pos, thresholds, side="left")
-    fp = n_neg - np.searchsorted(neg, thresholds, side="left")
-    return ROCCurve(thresholds=thresholds, tpr=tp / n_pos, fpr=fp / n_neg, n_pos=int(n_pos),
-                    n_neg=int(n_neg))
+        scores.append(p[~g] if g is not None else p.ravel())
+        labels.append(t[~g] if g is not None else t.ravel())
+    curve = stats.roc_curve(np.concatenate(scores), np.concatenate(labels), n_thresholds)
+    return ROCCurve(**vars(curve))
 
 
 def tpr_at_fpr(prob, truth=None, fpr=DEFAULT_FPRS, ignore=None):
@@ -213,9 +176,10 @@ def tpr_at_fpr(prob, truth=None, fpr=DEFAULT_FPRS, ignore=None):
     -------
     float or numpy.ndarray
         TPR at each ``fpr`` (a float for a scalar ``fpr``). Where several vertices share an
-        FPR, the highest TPR is used (the best operating point at that FPR).
+        FPR, the highest TPR is used (the best operating point at that FPR); outside the FPR
+        range of a swept curve, NaN (see :meth:`cosmicbook.core.stats.ROCCurve.tpr_at`).
     """
-    if isinstance(prob, ROCCurve):
+    if isinstance(prob, stats.ROCCurve):
         if truth is not None or ignore is not None:
             raise ValueError("give either a ROCCurve, or prob and truth; not both")
         curve = prob
@@ -223,16 +187,7 @@ def tpr_at_fpr(prob, truth=None, fpr=DEFAULT_FPRS, ignore=None):
         if truth is None:
             raise ValueError("truth is required with a probability map")
         curve = roc_curve(prob, truth, ignore)
-    target = np.asarray(fpr, dtype=float)
-    if np.any(~np.isfinite(target)) or np.any((target < 0) | (target > 1)):
-        raise ValueError(f"fpr must lie in [0, 1], got {fpr!r}")
-    x, first = np.unique(curve.fpr, return_index=True)
-    # the highest TPR at each distinct FPR: the last vertex with that FPR (TPR non-decreasing)
-    last = np.r_[first[1:] - 1, len(curve.fpr) - 1]
-    y = curve.tpr[last]
-    # outside the FPR range a curve covers (only for swept curves) the TPR is unknown: NaN
-    out = np.interp(target, x, y, left=np.nan, right=np.nan)
-    return float(out) if out.ndim == 0 else out
+    return curve.tpr_at(fpr)
 
 
 def sweep_curve(scores: Sequence[MaskScore], values: Sequence[float]) -> ROCCurve:

@@ -16,7 +16,6 @@ it were a frame): it leaves *seams* along the block edges, quantified by
 from __future__ import annotations
 
 import functools
-import json
 import os
 import resource
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 from cosmicbook.core.device import get_device
+from cosmicbook.core.weights import load_weights, read_weights_metadata, save_weights
 
 from .model import UNet, frame_statistics
 
@@ -63,7 +63,8 @@ SINGLE_INSTRUMENT_WEIGHTS = "deepcr_2-32.pt"
 # weights
 # --------------------------------------------------------------------------------------------
 def save_model(model: UNet, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-    """Save a UNet's weights and architecture (``.pt``) and its metadata (``.json`` beside it).
+    """Save a UNet's weights (``.pt``) and its architecture and metadata (``.json`` beside it),
+    through :func:`cosmicbook.core.weights.save_weights`.
 
     Parameters
     ----------
@@ -71,7 +72,8 @@ def save_model(model: UNet, path: str | os.PathLike, metadata: dict | None = Non
     path : path-like
         The ``.pt`` file; the metadata go to the same name with suffix ``.json``.
     metadata : dict, optional
-        JSON-serialisable description: training profile, epochs, metrics...
+        JSON-serialisable description: training profile, epochs, metrics... (its ``"model"``
+        key is the network configuration, written here).
 
     Returns
     -------
@@ -80,23 +82,23 @@ def save_model(model: UNet, path: str | os.PathLike, metadata: dict | None = Non
     """
     if not isinstance(model, UNet) or getattr(model, "is_fused", False):
         raise TypeError("save_model takes a trainable cosmicbook.deepcr.UNet (not a fused copy)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"config": model.config(), "state_dict": state}, path)
-    meta = {"architecture": model.name, "n_parameters": model.n_parameters, **(metadata or {})}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    return path
+    meta = {"architecture": model.name, "n_parameters": model.n_parameters, **(metadata or {}),
+            "model": model.config()}
+    return save_weights(model, path, meta)
 
 
 def load_model(path: str | os.PathLike | None = None, device: str | torch.device | None = None
                ) -> UNet:
     """A UNet in eval mode from :func:`save_model`'s file (default: the shipped weights).
 
+    Read by :func:`cosmicbook.core.weights.load_weights`, which also reads the older layout
+    of the shipped files (network configuration inside the ``.pt``). Every call returns a new
+    network (nothing is cached).
+
     Parameters
     ----------
     path : path-like, optional
-        A ``.pt`` file written by :func:`save_model`. ``None`` loads
+        A ``.pt`` file written by :func:`save_model`, with its ``.json``. ``None`` loads
         ``WEIGHTS_DIR / DEFAULT_WEIGHTS``, the release weights trained on randomised
         instruments (``WEIGHTS_DIR / SINGLE_INSTRUMENT_WEIGHTS`` is the single-camera model).
     device : str or torch.device, optional
@@ -104,27 +106,25 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     Raises
     ------
     FileNotFoundError
-        If the file does not exist.
+        If the file or its JSON does not exist.
     ValueError
         If it is not a file written by :func:`save_model`.
     """
     path = Path(WEIGHTS_DIR / DEFAULT_WEIGHTS if path is None else path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no UNet weights at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or not {"config", "state_dict"} <= set(payload):
-        raise ValueError(f"{path} is not a weights file written by cosmicbook.deepcr.save_model")
-    model = UNet(**payload["config"])
-    model.load_state_dict(payload["state_dict"])
+
+    def build(meta: dict) -> UNet:
+        if not isinstance(meta.get("model"), dict):
+            raise ValueError(f"{path} is not a weights file written by "
+                             f"cosmicbook.deepcr.save_model (no network configuration)")
+        return UNet(**meta["model"])
+
+    model = load_weights(path, build, what="UNet", cache=False)
     return model.to(get_device(device)).eval()
 
 
 def shipped_metadata() -> dict[str, Any]:
     """Training metadata and metrics of the shipped weights (the JSON next to them)."""
-    path = (WEIGHTS_DIR / DEFAULT_WEIGHTS).with_suffix(".json")
-    if not path.is_file():
-        raise FileNotFoundError(f"no metadata at {path}")
-    return json.loads(path.read_text())
+    return read_weights_metadata(WEIGHTS_DIR / DEFAULT_WEIGHTS, what="UNet")
 
 
 @functools.lru_cache(maxsize=4)

@@ -23,6 +23,8 @@ import math
 import torch
 from torch import nn
 
+from cosmicbook.core.stats import robust_sigma
+
 __all__ = [
     "MIN_SCALE",
     "UNet",
@@ -38,7 +40,8 @@ MIN_SCALE = 0.1
 
 
 def frame_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Median and robust sigma (1.4826 x median absolute deviation) of each sample of ``x``.
+    """Median and robust sigma (1.4826 x median absolute deviation) of each sample of ``x``
+    (:func:`cosmicbook.core.stats.robust_sigma`; torch's median, the lower middle value).
 
     Parameters
     ----------
@@ -50,11 +53,8 @@ def frame_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     center, scale : torch.Tensor, shape (N, 1, 1, 1)
         The median (electrons) and the robust sigma, floored at :data:`MIN_SCALE` electrons.
     """
-    flat = x.reshape(x.shape[0], -1)
-    center = flat.median(dim=1).values
-    mad = (flat - center[:, None]).abs().median(dim=1).values
-    scale = (1.4826 * mad).clamp_min(MIN_SCALE)
-    return center.view(-1, 1, 1, 1), scale.view(-1, 1, 1, 1)
+    center, sigma = robust_sigma(x.reshape(x.shape[0], -1), axis=1, return_median=True)
+    return center.view(-1, 1, 1, 1), sigma.clamp_min(MIN_SCALE).view(-1, 1, 1, 1)
 
 
 def normalise(x: torch.Tensor, center, scale) -> torch.Tensor:

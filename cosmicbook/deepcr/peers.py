@@ -11,8 +11,8 @@ its authors ship it, with the trained models inside its wheel:
   for its ``ACS-WFC`` and ``decam`` mask models; run here under ``torch.inference_mode`` (the
   package leaves autograd on).
 * desispec (Guy et al. 2023): ``desispec.cosmics.reject_cosmic_rays_ala_sdss``, DESI's own
-  implementation of the SDSS method, used to check :func:`cosmicbook.baselines.sdss_cosmics`
-  (:func:`desispec_agreement`).
+  implementation of the SDSS method, used to check
+  :func:`cosmicbook.deepcr.baselines.sdss_cosmics` (:func:`desispec_agreement`).
 
 Every frame is passed in electrons, bias-subtracted, as the book's frames are.
 :func:`peer_methods` returns the installed ones as transfer-map methods, and names the
@@ -208,7 +208,7 @@ def desispec_sdss_mask(image: np.ndarray, ivar: np.ndarray, camera: str = "r0",
 
 def desispec_agreement(image: np.ndarray, ivar: np.ndarray, camera: str = "r0",
                        **params) -> dict:
-    """Our SDSS method (:func:`cosmicbook.baselines.sdss_cosmics`) against desispec's.
+    """Our SDSS method (:func:`cosmicbook.deepcr.baselines.sdss_cosmics`) against desispec's.
 
     Both run on the same frame with the same parameters and desispec's PSF gradients for
     ``camera``. desispec 0.70 ends with a step the SDSS original lacks: after the 3 x 3
@@ -227,7 +227,7 @@ def desispec_agreement(image: np.ndarray, ivar: np.ndarray, camera: str = "r0",
         repair adds to the dilated SDSS mask), ``only_ours``, ``only_desispec`` (dilated,
         after the repair).
     """
-    from cosmicbook.baselines import sdss_cosmics
+    from cosmicbook.deepcr.baselines import sdss_cosmics
 
     band = camera[:1].lower()
     if band not in DESISPEC_PSF_GRADIENTS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,7 +20,8 @@ from cosmicbook.core.training import Checkpoint, History, fit, freeze_batchnorm
 
 from .model import UNet
 
-__all__ = ["freeze_epoch", "make_loader", "masked_bce", "train_mask_net", "training_metadata"]
+__all__ = ["MaskNetConfig", "freeze_epoch", "make_loader", "masked_bce", "train_mask_net",
+           "training_metadata"]
 
 
 def masked_bce(logits: torch.Tensor, target: torch.Tensor,
@@ -82,16 +84,43 @@ def make_loader(dataset: torch.utils.data.Dataset, batch_size: int, *, shuffle: 
                                        generator=generator, num_workers=0)
 
 
+@dataclass(frozen=True)
+class MaskNetConfig:
+    """How :func:`train_mask_net` trains (deepCR's recipe by default).
+
+    Attributes
+    ----------
+    epochs : int
+        Number of passes over the training patches.
+    batch_size : int
+        Patches per optimiser step.
+    lr : float
+        Adam's learning rate (deepCR: 0.005).
+    freeze_fraction : float
+        Batch-norm statistics are frozen (:func:`cosmicbook.core.freeze_batchnorm`) at the end
+        of epoch ``round(freeze_fraction * epochs)``; 1 never freezes.
+    lr_drop : float
+        The learning rate is divided by this when batch norm is frozen (deepCR: 2.5).
+    """
+
+    epochs: int
+    batch_size: int = 16
+    lr: float = 0.005
+    freeze_fraction: float = 0.4
+    lr_drop: float = 2.5
+
+    def __post_init__(self):
+        if self.lr <= 0 or self.lr_drop <= 0:
+            raise ValueError(f"lr and lr_drop must be positive, got {self.lr!r} and "
+                             f"{self.lr_drop!r}")
+
+
 def train_mask_net(
     model: UNet,
     train_data: torch.utils.data.Dataset,
     val_data: torch.utils.data.Dataset | None = None,
     *,
-    epochs: int,
-    batch_size: int = 16,
-    lr: float = 0.005,
-    freeze_fraction: float = 0.4,
-    lr_drop: float = 2.5,
+    config: MaskNetConfig,
     checkpoint: str | os.PathLike | Checkpoint | None = None,
     resume: bool = True,
     seed: int = 0,
@@ -108,17 +137,9 @@ def train_mask_net(
         Items ``(image, mask)`` or ``(image, mask, ignore)``, tensors of shape ``(1, H, W)``:
         the image in electrons, the truth mask 0/1, 1 for pixels left out of the loss (as
         :class:`~cosmicbook.deepcr.PatchDataset` yields them).
-    epochs : int
-        Number of passes over ``train_data``.
-    batch_size : int
-        Patches per optimiser step.
-    lr : float
-        Adam's learning rate (deepCR: 0.005).
-    freeze_fraction : float
-        Batch-norm statistics are frozen (:func:`cosmicbook.core.freeze_batchnorm`) at the end
-        of epoch ``round(freeze_fraction * epochs)``; 1 never freezes.
-    lr_drop : float
-        The learning rate is divided by this when batch norm is frozen (deepCR: 2.5).
+    config : MaskNetConfig
+        Epochs, batch size, learning rate and the batch-norm freeze
+        (``MaskNetConfig(epochs=60)`` is the seed deck's run).
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` an existing one is continued exactly.
     seed : int
@@ -135,15 +156,16 @@ def train_mask_net(
     """
     if not isinstance(model, UNet):
         raise TypeError(f"model must be a cosmicbook.deepcr.UNet, got {type(model).__name__}")
-    if lr <= 0 or lr_drop <= 0:
-        raise ValueError(f"lr and lr_drop must be positive, got {lr!r} and {lr_drop!r}")
-    freeze_at = freeze_epoch(epochs, freeze_fraction)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if not isinstance(config, MaskNetConfig):
+        raise TypeError(f"config must be a MaskNetConfig, got {type(config).__name__}")
+    epochs, batch_size, lr_drop = config.epochs, config.batch_size, config.lr_drop
+    freeze_at = freeze_epoch(epochs, config.freeze_fraction)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     train_loader = make_loader(train_data, batch_size, shuffle=True, seed=seed)
     val_loader = None if val_data is None else make_loader(val_data, batch_size, shuffle=False)
 
     def callback(epoch: int, net: torch.nn.Module, history: History) -> None:
-        if epoch == freeze_at and freeze_fraction < 1.0:
+        if epoch == freeze_at and config.freeze_fraction < 1.0:
             freeze_batchnorm(net)
             for group in optimizer.param_groups:
                 group["lr"] /= lr_drop

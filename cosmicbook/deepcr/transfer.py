@@ -119,7 +119,7 @@ def classical_methods(sdss_c2fudge: Sequence[float] = (0.2, 0.3, 0.5, 1.0),
     """The SDSS method (DESI's defaults, the frame's own PSF gradients and inverse variance)
     and LA Cosmic (astroscrappy's defaults, the frame's inverse variance), each with its main
     knob swept for the TPR at a fixed FPR."""
-    from cosmicbook.baselines import lacosmic_mask, sdss_cosmics
+    from cosmicbook.deepcr.baselines import lacosmic_mask, sdss_cosmics
 
     def sdss(frame: TrainingFrame, **knob) -> np.ndarray:
         gradients = (frame.instrument or {}).get("psf_gradients")

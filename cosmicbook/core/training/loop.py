@@ -18,6 +18,7 @@ from ..progress import progress as _progress
 from ._validate import _as_float, _check_loader, _nonnegative_int, _positive_int
 from .checkpoint import Checkpoint
 from .history import History
+from .precision import autocast, maybe_compile
 from .rng import _loader_generators
 
 if TYPE_CHECKING:
@@ -200,6 +201,8 @@ def fit(
     grad_clip: float | None = None,
     step_fn: StepFn | None = None,
     seed: int | None = None,
+    precision: str = "auto",
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; checkpoint, resume, validate, report progress.
 
@@ -264,6 +267,12 @@ def fit(
         If given, at the start of epoch ``e`` torch's global RNG and the loader's
         generator(s) are re-seeded with ``seed + e``: shuffling and dropout of an epoch then
         depend only on ``(seed, e)``. Without it, exact resumes rely on the saved RNG states.
+    precision : {"auto", "float32", "bfloat16"}
+        Forward passes and losses (training and validation) in bfloat16 autocast or in
+        float32; ``"auto"`` is bfloat16 on a CUDA device that supports it and float32 on the
+        CPU (see :mod:`cosmicbook.core.training.precision`).
+    compile : bool
+        Run the forward passes through :func:`torch.compile` (opt-in; for long GPU runs).
 
     Returns
     -------
@@ -313,6 +322,8 @@ def fit(
 
     dev = get_device(device)
     model.to(dev)
+    cast = autocast(precision, dev)  # validates precision
+    forward = maybe_compile(model, compile)
     generators = _loader_generators(train_loader)
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
@@ -349,7 +360,8 @@ def fit(
                 for i, batch in enumerate(batch_bar, start=1):
                     batch = _to_device(batch, dev)
                     optimizer.zero_grad(set_to_none=True)
-                    loss = step(model, batch, dev)
+                    with cast:
+                        loss = step(forward, batch, dev)
                     value = _loss_value(loss, "training", epoch, i, n_batches)
                     loss.backward()
                     if grad_clip is not None:
@@ -368,7 +380,9 @@ def fit(
             # -- validation and metrics -------------------------------------------------
             val_loss = math.nan
             if val_loader is not None:
-                val_loss = _run_validation(model, val_loader, step, dev, epoch)
+                model.eval()
+                with cast:
+                    val_loss = _run_validation(forward, val_loader, step, dev, epoch)
             values: dict[str, float] = {}
             if metrics:
                 model.eval()

@@ -1,4 +1,4 @@
-"""Tests of cosmicbook.baselines: the SDSS/DESI neighbour method and the LA Cosmic wrapper."""
+"""Tests of cosmicbook.deepcr.baselines: the SDSS/DESI neighbour method and LA Cosmic."""
 
 import sys
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, special
 
-from cosmicbook.baselines import DESI_PSF_GRADIENTS, lacosmic_mask, sdss_cosmics
+from cosmicbook.deepcr.baselines import DESI_PSF_GRADIENTS, lacosmic_mask, sdss_cosmics
 from cosmicbook.deepcr.simulate import SpectroCamera, psf_gradients
 
 SIGMA = 1.0
@@ -191,7 +191,7 @@ def test_sdss_on_a_simulated_frame():
 
 def _reference_growth(image, ivar, grads, niter=6):
     """desispec's loop written plainly: every pass tests ALL not-yet-rejected 8-neighbours."""
-    from cosmicbook.baselines.sdss import _single_pass
+    from cosmicbook.deepcr.baselines import _single_pass
 
     inner = np.zeros(image.shape, bool)
     inner[1:-1, 1:-1] = True
