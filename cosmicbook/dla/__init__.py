@@ -19,7 +19,7 @@ The chapter's workflow:
    al. as a peer (:class:`GPFinder`, optional ``gp-dla-finder``).
 """
 
-from cosmicbook.dla.classical import estimate_continuum, find_dlas_classical
+from cosmicbook.dla.baselines import estimate_continuum, find_dlas_classical
 from cosmicbook.dla.evaluate import (
     DLAScore,
     add_beyond_simulator_results,

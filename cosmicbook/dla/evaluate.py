@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
+from cosmicbook.core.stats import robust_sigma
 from cosmicbook.dla.simulate import Sightline
 
 __all__ = ["DLAScore", "add_beyond_simulator_results", "binned_rates", "binned_scores",
@@ -111,7 +112,7 @@ def score(truth: Table, found: Table, snr_min: float = 0.0) -> DLAScore:
     dn = np.asarray(m["log_nhi_pred"] - m["log_nhi"])
 
     def rsig(x):
-        return float(1.4826 * np.median(np.abs(x - np.median(x)))) if x.size else float("nan")
+        return float(robust_sigma(x)) if x.size else float("nan")
 
     sl = set(truth["sightline"][truth["snr"] > snr_min]) | \
         set(found["sightline"][found["snr"] > snr_min])

@@ -162,7 +162,7 @@ def plot_real_spectra(found: Table, methods=("CNN",)):
     SDSS-like flux over the forest, the upper-envelope continuum, and for every absorber a
     method reports its Voigt profile (Ly alpha + Ly beta, R = 2000) times that continuum;
     published DLAs are marked with dotted lines."""
-    from cosmicbook.dla.classical import estimate_continuum
+    from cosmicbook.dla.baselines import estimate_continuum
     from cosmicbook.dla.labels import normalise_flux
     from cosmicbook.dla.real import REAL_SPECTRA
     from cosmicbook.dla.voigt import absorber_transmission
