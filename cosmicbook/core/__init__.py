@@ -33,6 +33,9 @@ _LAZY = {
     "set_style": "plotting",
     "imshow_zscale": "plotting",
     "stamp_grid": "plotting",
+    "MemoryEstimate": "memory",
+    "estimate_training_memory": "memory",
+    "isolated_rng": "memory",
 }
 
 __all__ = [
