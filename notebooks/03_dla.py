@@ -100,6 +100,7 @@ torch.set_num_threads(1)  # timings below are for one CPU thread
 rng = cb.seed_everything(cfg.seed)
 started = time.perf_counter()
 cb.glue("profile_times", cb.profile_times("03_dla", "a GPU"))
+print(f"memory needed by the {cfg.name} profile: {dla.memory_estimate(cfg)}")
 cfg
 
 # %% [markdown]
@@ -208,15 +209,17 @@ print(dla.DLACNN(width=cfg.width))
 # The loss is the seed's sum of three terms: binary cross-entropy for the classification,
 # squared error of the offset (in units of the 60-pixel half window) and squared error of
 # $\log N$ masked to positive windows, $\frac{y_c}{y_c+\epsilon}(y_h-\hat y_h)^2$.
-# `dla.train_model` runs it through the book's training loop (`cb.fit`) with Adam and a
-# cosine learning-rate decay, checkpointing every epoch; running the cell again resumes from
-# the checkpoint.
+# `dla.train_model` trains the network built here (seeded, so that its initial weights
+# depend only on the profile's seed) in place through the book's training loop (`cb.fit`)
+# with Adam and a cosine learning-rate decay, checkpointing every epoch; running the cell
+# again resumes from the checkpoint.
 
 # %%
-model, history = dla.train_model(
-    train_windows, val_windows, width=cfg.width, epochs=cfg.epochs,
-    batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, device="cpu",
-    checkpoint=f"dla_cnn_{cfg.name}_checkpoint.pt")
+torch.manual_seed(cfg.seed)
+model = dla.DLACNN(width=cfg.width)
+config = dla.TrainingConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+history = dla.train_model(model, train_windows, val_windows, config, seed=cfg.seed,
+                          device="cpu", checkpoint=f"dla_cnn_{cfg.name}_checkpoint.pt")
 train_seconds = sum(history["seconds"])  # wall time of the epochs, kept across resumes
 fig = dla.plot_learning_curves(history)
 plt.show()

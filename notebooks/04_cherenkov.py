@@ -283,8 +283,11 @@ print(f"{len(seed_train)} + {len(loc_train)} training maps, {len(test)} + {len(m
 # applied to whole maps.
 
 # %%
-cleaner, cleaner_hist = ck.train_cleaner(
-    seed_train, seed_val, epochs=cfg.cleaner_epochs, crop=cfg.cleaner_crop,
+torch.manual_seed(cfg.seed)
+cleaner = ck.CNNCleaner()
+cleaner_hist = ck.train_cleaner(
+    cleaner, seed_train, seed_val,
+    ck.CleanerConfig(epochs=cfg.cleaner_epochs, crop=cfg.cleaner_crop),
     seed=cfg.seed, device="cpu", checkpoint=ckpt["cnn_cleaner"])
 print(f"{ck.count_parameters(cleaner)} weights")
 cleaned = {name: ck.clean(maps.counts, cleaner) for name, maps in
@@ -300,9 +303,11 @@ cleaned = {name: ck.clean(maps.counts, cleaner) for name, maps in
 # the shipped weights stay small, `full` uses the seed's.
 
 # %%
-regressor, regressor_hist = ck.train_regressor(
-    cleaned["train"], seed_train, cleaned["val"], seed_val,
-    ck.RegressorConfig(dense=cfg.regressor_dense, epochs=cfg.regressor_epochs),
+torch.manual_seed(cfg.seed)
+regressor = ck.CNNRegressor(dense=cfg.regressor_dense)
+regressor_hist = ck.train_regressor(
+    regressor, cleaned["train"], seed_train, cleaned["val"], seed_val,
+    ck.RegressorConfig(epochs=cfg.regressor_epochs),
     seed=cfg.seed, device="cpu", checkpoint=ckpt["cnn_regressor"])
 print(f"{ck.count_parameters(regressor)} weights "
       f"(the seed's Dense(10^4): {ck.count_parameters(ck.CNNRegressor(10000))})")
@@ -322,9 +327,11 @@ print(f"{ck.count_parameters(regressor)} weights "
 # background-subtracted counts around it (background: the map's mean away from detections).
 
 # %%
-localiser, loc_hist = ck.train_localiser(
-    loc_train, loc_val, width=cfg.loc_width, epochs=cfg.loc_epochs, seed=cfg.seed,
-    device="cpu", checkpoint=ckpt["heatmap_localiser"])
+torch.manual_seed(cfg.seed)
+localiser = ck.HeatmapLocaliser(width=cfg.loc_width)
+loc_hist = ck.train_localiser(
+    localiser, loc_train, loc_val, ck.LocaliserConfig(epochs=cfg.loc_epochs),
+    seed=cfg.seed, device="cpu", checkpoint=ckpt["heatmap_localiser"])
 fig, axes = plt.subplots(1, 3, figsize=(11, 3))
 for ax, (name, h) in zip(axes, [("cleaner (BCE)", cleaner_hist),
                                 ("regressor (MAE)", regressor_hist),
@@ -536,9 +543,12 @@ loc_train_1 = ck.simulate_maps(cfg.n_loc_train, single_tpl, seed=cfg.seed + 30,
                                n_sources=(0, 3), **sim)
 loc_val_1 = ck.simulate_maps(cfg.n_loc_val, single_tpl, seed=cfg.seed + 31,
                              n_sources=(0, 3), **sim)
-localiser_1, loc_hist_1 = ck.train_localiser(
-    loc_train_1, loc_val_1, width=cfg.loc_width, epochs=cfg.loc_epochs, seed=cfg.seed,
-    device="cpu", checkpoint=ckpt["heatmap_localiser"].replace(".ckpt", "_single.ckpt"))
+torch.manual_seed(cfg.seed)
+localiser_1 = ck.HeatmapLocaliser(width=cfg.loc_width)
+loc_hist_1 = ck.train_localiser(
+    localiser_1, loc_train_1, loc_val_1, ck.LocaliserConfig(epochs=cfg.loc_epochs),
+    seed=cfg.seed, device="cpu",
+    checkpoint=ckpt["heatmap_localiser"].replace(".ckpt", "_single.ckpt"))
 threshold_1 = ck.choose_threshold(localiser_1, loc_val_1, target=0.05)
 nets = {"CNN, mixture": localiser, "CNN, one condition": localiser_1}
 transfer = ck.transfer_table(

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import cosmicbook as cb
 from cosmicbook import cherenkov as ck
 from cosmicbook.cherenkov.training import focal_loss
 
@@ -93,8 +94,11 @@ def test_preprocessing():
 def test_localiser_overfits_a_few_maps():
     templates = ck.build_templates([(20.0, 1.0)])
     maps = ck.simulate_maps(16, templates, seed=1, flux=(0.3, 1.0), n_sources=1)
-    model, hist = ck.train_localiser(maps, maps, width=8, epochs=25, batch_size=16,
-                                     lr=1e-2, progress=False)
+    torch.manual_seed(0)
+    model = ck.HeatmapLocaliser(width=8)
+    hist = ck.train_localiser(model, maps, maps,
+                              ck.LocaliserConfig(epochs=25, batch_size=16, lr=1e-2),
+                              progress=False)
     assert hist["train_loss"][-1] < 0.5 * hist["train_loss"][0]
     heat = ck.heatmaps(maps.counts, model)
     iy, ix = np.unravel_index(np.argmax(heat.reshape(16, -1), axis=1), (50, 50))
@@ -105,13 +109,66 @@ def test_localiser_overfits_a_few_maps():
 
 
 def test_regressor_trains_from_a_config():
-    """``train_regressor`` takes its network and training settings as a RegressorConfig."""
+    """``train_regressor`` trains the caller's network as a RegressorConfig says."""
     templates = ck.build_templates([(20.0, 1.0)])
     maps = ck.simulate_maps(8, templates, seed=2, flux=(0.3, 1.0), n_sources=1)
     cleaned = np.random.default_rng(0).random((8, 200, 200)).astype(np.float32)
-    config = ck.RegressorConfig(dense=8, dropout=0.0, epochs=2, batch_size=4, lr=1e-3)
-    model, hist = ck.train_regressor(cleaned, maps, cleaned, maps, config, progress=False)
-    assert len(hist) == 2 and model.dense == 8 and model.dropout == 0.0
-    assert ck.RegressorConfig().dense == 10000  # the seed's
+    config = ck.RegressorConfig(epochs=2, batch_size=4, lr=1e-3)
+    model = ck.CNNRegressor(dense=8, dropout=0.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    hist = ck.train_regressor(model, cleaned, maps, cleaned, maps, config, progress=False)
+    assert isinstance(hist, cb.History) and len(hist) == 2
+    assert not any(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert ck.RegressorConfig() == ck.RegressorConfig(epochs=5, batch_size=32, lr=1e-3)
     with pytest.raises(TypeError, match="RegressorConfig"):
-        ck.train_regressor(cleaned, maps, cleaned, maps, {"dense": 8}, progress=False)
+        ck.train_regressor(model, cleaned, maps, cleaned, maps, {"epochs": 2}, progress=False)
+    with pytest.raises(TypeError, match="CNNRegressor"):
+        ck.train_regressor(ck.CNNCleaner(4), cleaned, maps, cleaned, maps, config,
+                           progress=False)
+    with pytest.raises(ValueError, match="100 x 100"):
+        ck.train_regressor(ck.CNNRegressor(dense=8, size=100), cleaned, maps, cleaned, maps,
+                           config, progress=False)
+
+
+def test_training_functions_check_model_and_config():
+    templates = ck.build_templates([(20.0, 1.0)])
+    maps = ck.simulate_maps(4, templates, seed=2, flux=(0.3, 1.0), n_sources=1)
+    with pytest.raises(TypeError, match="CNNCleaner"):
+        ck.train_cleaner(ck.HeatmapLocaliser(4), maps, maps, progress=False)
+    with pytest.raises(TypeError, match="CleanerConfig"):
+        ck.train_cleaner(ck.CNNCleaner(4), maps, maps, ck.LocaliserConfig(), progress=False)
+    with pytest.raises(TypeError, match="HeatmapLocaliser"):
+        ck.train_localiser(ck.CNNCleaner(4), maps, maps, progress=False)
+    with pytest.raises(ValueError, match="input channels"):
+        ck.train_localiser(ck.HeatmapLocaliser(4, in_channels=1), maps, maps, progress=False)
+    with pytest.raises(ValueError, match="crop"):
+        ck.train_cleaner(ck.CNNCleaner(4), maps, maps, ck.CleanerConfig(crop=400),
+                         progress=False)
+    for bad in (dict(crop=30), dict(crop=4), dict(epochs=0), dict(lr=0.0), dict(batch_size=1.5)):
+        with pytest.raises(ValueError):
+            ck.CleanerConfig(**bad)
+    with pytest.raises(ValueError, match="epochs"):
+        ck.LocaliserConfig(epochs=True)
+    with pytest.raises(ValueError, match="lr"):
+        ck.RegressorConfig(lr=float("nan"))
+
+
+def test_cleaner_trains_the_callers_network_in_place(tmp_path):
+    """The caller seeds and builds the network; the same seed gives the same run, and a
+    finished checkpoint is returned without training."""
+    templates = ck.build_templates([(20.0, 1.0)])
+    maps = ck.simulate_maps(6, templates, seed=4, flux=(0.3, 1.0), n_sources=1)
+    config = ck.CleanerConfig(epochs=2, batch_size=3, crop=32)
+    runs = []
+    for ckpt in (tmp_path / "a.pt", tmp_path / "a.pt", None):
+        torch.manual_seed(7)
+        model = ck.CNNCleaner(4)
+        hist = ck.train_cleaner(model, maps, maps, config, seed=7, checkpoint=ckpt,
+                                device="cpu", progress=False)
+        runs.append((model, hist))
+    (m1, h1), (m2, h2), (m3, h3) = runs
+    assert isinstance(h1, cb.History) and len(h1) == 2 and not m1.training
+    assert h1["val_loss"] == h2["val_loss"] == h3["val_loss"]
+    for other in (m2, m3):
+        assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(),
+                                                      other.state_dict().values(), strict=True))

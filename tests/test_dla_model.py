@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cosmicbook.dla import DLACNN, WindowSet, multitask_loss, train_model
+from cosmicbook.dla import DLACNN, TrainingConfig, WindowSet, multitask_loss, train_model
 from cosmicbook.dla.training import make_loader
 
 
@@ -54,12 +54,13 @@ def _toy_windows(n, rng):
 
 
 def test_tiny_training_run_learns_and_resumes(tmp_path):
-    torch.manual_seed(0)
     rng = np.random.default_rng(0)
     train, val = _toy_windows(1024, rng), _toy_windows(256, rng)
     ckpt = tmp_path / "dla.pt"
-    model, history = train_model(train, val, width=0.25, epochs=6, batch_size=64, lr=3e-3,
-                                 checkpoint=ckpt, progress=False)
+    config = TrainingConfig(epochs=6, batch_size=64, lr=3e-3)
+    torch.manual_seed(0)
+    model = DLACNN(width=0.25)
+    history = train_model(model, train, val, config, checkpoint=ckpt, progress=False)
     assert history["val_loss"][-1] < 0.5 * history["val_loss"][0]
     for task in ("classification", "offset", "log_nhi"):
         assert len(history[task]) == 6
@@ -67,11 +68,26 @@ def test_tiny_training_run_learns_and_resumes(tmp_path):
     acc = np.mean((logit.detach().numpy() > 0) == (val.cls > 0))
     assert acc > 0.9
     # a second call with the same checkpoint returns the finished run without training
-    again, h2 = train_model(train, val, width=0.25, epochs=6, batch_size=64, lr=3e-3,
-                            checkpoint=ckpt, progress=False)
+    again = DLACNN(width=0.25)
+    h2 = train_model(again, train, val, config, checkpoint=ckpt, progress=False)
     assert h2["val_loss"] == history["val_loss"]
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                   again.state_dict().values(), strict=True))
+
+
+def test_train_model_checks_model_and_config():
+    rng = np.random.default_rng(2)
+    ws = _toy_windows(8, rng)
+    with pytest.raises(TypeError, match="DLACNN"):
+        train_model(torch.nn.Linear(400, 3), ws, ws, progress=False)
+    with pytest.raises(TypeError, match="TrainingConfig"):
+        train_model(DLACNN(width=0.25), ws, ws, {"epochs": 1}, progress=False)
+    for bad in (dict(epochs=0), dict(batch_size=True), dict(lr=-1.0),
+                dict(weight_decay=-1e-4), dict(lr=float("inf"))):
+        with pytest.raises(ValueError):
+            TrainingConfig(**bad)
+    assert TrainingConfig() == TrainingConfig(epochs=10, batch_size=256, lr=1e-3,
+                                              weight_decay=0.0)
 
 
 def test_loader_scales_offsets():

@@ -69,3 +69,14 @@ def test_load_gp_comparison_bad_input(tmp_path):
     table, _ = dla.load_gp_comparison(_write(tmp_path))
     with pytest.raises(ValueError, match="open S/N bin"):
         dla.compare_finders(table, peer="nobody")
+
+
+def test_memory_estimate_full_profile_fits_16_gb():
+    import cosmicbook as cb
+
+    est = {p: dla.memory_estimate(cb.resolve_profile(dla.PROFILES, p))
+           for p in ("ci", "book", "full")}
+    assert est["ci"].total < est["book"].total < 16e9
+    assert est["full"].total < 16e9  # streamed: one chunk of windows, not 200,000 sightlines
+    unstreamed = cb.resolve_profile(dla.PROFILES, "full", streaming=False)
+    assert dla.memory_estimate(unstreamed).total > 16e9  # what streaming avoids

@@ -11,7 +11,9 @@ The chapter's workflow (``notebooks/04_cherenkov``):
    computed once with gammapy; :func:`simulate_maps` -- thousands of 200 x 200 counts maps per
    second from them;
 3. :class:`CNNCleaner`, :class:`CNNRegressor`, :class:`HeatmapLocaliser` and their
-   ``train_*`` functions (through :func:`cosmicbook.core.training.fit`);
+   ``train_*`` functions, which train a network built by the caller in place (through
+   :func:`cosmicbook.core.training.fit`; settings in :class:`CleanerConfig`,
+   :class:`RegressorConfig`, :class:`LocaliserConfig`);
 4. :func:`clean`, :func:`regress`, :func:`localize` -- on raw counts maps, with the weights
    the package ships when ``model=None``;
 5. :class:`GammapyAnalysis` (blind search, maximum-likelihood fit) and
@@ -105,6 +107,8 @@ from cosmicbook.cherenkov.simulate import (
     source_model,
 )
 from cosmicbook.cherenkov.training import (
+    CleanerConfig,
+    LocaliserConfig,
     RegressorConfig,
     train_cleaner,
     train_localiser,
@@ -129,11 +133,13 @@ __all__ = [
     "WEIGHTS_DIR",
     "CNNCleaner",
     "CNNRegressor",
+    "CleanerConfig",
     "CountsMaps",
     "DetectionScore",
     "FitResult",
     "GammapyAnalysis",
     "HeatmapLocaliser",
+    "LocaliserConfig",
     "OffsetDependence",
     "Prod3bCurves",
     "RegressorConfig",

@@ -1,17 +1,28 @@
 """Training the three networks with the book's loop (:func:`cosmicbook.core.training.fit`).
 
-* :func:`train_cleaner` -- binary cross-entropy between the cleaner's output and the
-  smoothed, min-max normalised source-only map (the authors' code); to fit one CPU thread it
-  trains on random ``crop`` x ``crop`` windows of the normalised maps, half of them around
-  the source (the network is fully convolutional, so it still runs on whole 200 x 200 maps).
-* :func:`train_regressor` -- mean absolute error of the normalised (x, y) on cleaned maps
-  (network and training settings in a :class:`RegressorConfig`).
-* :func:`train_localiser` -- CenterNet's penalty-reduced focal loss on heat maps, with the
-  eight flips and transpositions of each map as augmentation.
+Each function takes a network built from :mod:`cosmicbook.cherenkov.model`, trains it in place
+and returns the :class:`~cosmicbook.core.training.History`; its training settings come in a
+small frozen config:
+
+* :func:`train_cleaner` (:class:`CleanerConfig`) -- binary cross-entropy between the cleaner's
+  output and the smoothed, min-max normalised source-only map (the authors' code); to fit one
+  CPU thread it trains on random ``crop`` x ``crop`` windows of the normalised maps, half of
+  them around the source (the network is fully convolutional, so it still runs on whole
+  200 x 200 maps).
+* :func:`train_regressor` (:class:`RegressorConfig`) -- mean absolute error of the normalised
+  (x, y) on cleaned maps.
+* :func:`train_localiser` (:class:`LocaliserConfig`) -- CenterNet's penalty-reduced focal loss
+  on heat maps, with the eight flips and transpositions of each map as augmentation.
+
+The initial weights are the caller's: ``torch.manual_seed(seed)`` before building the network
+gives the runs of the book.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +37,37 @@ from cosmicbook.cherenkov.preprocess import (
     localiser_inputs,
 )
 from cosmicbook.cherenkov.simulate import CountsMaps
-from cosmicbook.core.training import History, fit
+from cosmicbook.core.training import Checkpoint, History, fit
 
-__all__ = ["RegressorConfig", "focal_loss", "regressor_targets", "train_cleaner",
-           "train_localiser", "train_regressor"]
+__all__ = ["CleanerConfig", "LocaliserConfig", "RegressorConfig", "focal_loss",
+           "regressor_targets", "train_cleaner", "train_localiser", "train_regressor"]
+
+
+def _positive_int(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_settings(config) -> None:
+    """The settings every config shares: positive ``epochs``, ``batch_size`` and ``lr``."""
+    _positive_int(config.epochs, "epochs")
+    _positive_int(config.batch_size, "batch_size")
+    if isinstance(config.lr, bool) or not isinstance(config.lr, numbers.Real) or not (
+            math.isfinite(config.lr) and config.lr > 0):
+        raise ValueError(f"lr must be a positive number, got {config.lr!r}")
+
+
+def _check_model(model, cls) -> None:
+    if not isinstance(model, cls):
+        raise TypeError(f"model must be a cosmicbook.cherenkov.{cls.__name__}, got "
+                        f"{type(model).__name__}")
+
+
+def _check_config(config, cls):
+    config = cls() if config is None else config
+    if not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    return config
 
 
 def _loader(tensors, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
@@ -60,47 +98,91 @@ def _crop_centres(maps: CountsMaps, crop: int, rng: np.random.Generator,
     return out
 
 
-def train_cleaner(train: CountsMaps, val: CountsMaps, *, filters: int = 12, epochs: int = 5,
-                  batch_size: int = 32, lr: float = 1e-3, crop: int | None = 96,
-                  seed: int = 0, checkpoint=None, device=None,
-                  progress: bool | None = None) -> tuple[CNNCleaner, History]:
+@dataclass(frozen=True)
+class CleanerConfig:
+    """How :func:`train_cleaner` trains (the book's settings by default).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training maps.
+    batch_size : int
+        Maps (or crops) per Adam step.
+    lr : float
+        Adam's learning rate.
+    crop : int or None
+        Train on crops of this size (a multiple of 4, at least 8, at most the map size),
+        drawn once per map, half of them around the source and half anywhere; None trains on
+        whole maps. Validation always uses whole maps.
+    """
+
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3
+    crop: int | None = 96
+
+    def __post_init__(self):
+        _check_settings(self)
+        if self.crop is not None and (
+                isinstance(self.crop, bool) or not isinstance(self.crop, numbers.Integral)
+                or self.crop % 4 or self.crop < 8):
+            raise ValueError(f"crop must be None or a multiple of 4 of at least 8, got "
+                             f"{self.crop!r}")
+
+
+def train_cleaner(model: CNNCleaner, train: CountsMaps, val: CountsMaps,
+                  config: CleanerConfig | None = None, *, seed: int = 0,
+                  checkpoint: str | os.PathLike | Checkpoint | None = None,
+                  resume: bool = True, device: str | torch.device | None = None,
+                  progress: bool | None = None) -> History:
     """Train the seed's :class:`~cosmicbook.cherenkov.model.CNNCleaner` (BCE, Adam).
 
     Parameters
     ----------
+    model : CNNCleaner
+        Trained in place (moved to ``device``, in eval mode on return).
     train, val : CountsMaps
         Simulated maps; inputs are their smoothed, stretched counts, targets their smoothed,
         stretched source-only counts.
-    crop : int or None
-        Train on crops of this size (a multiple of 4), drawn once per map, half of them
-        around the source and half anywhere; None trains on whole maps. Validation always
-        uses whole maps.
-    filters, epochs, batch_size, lr, seed, checkpoint, device, progress
-        Network width and the usual settings of :func:`~cosmicbook.core.training.fit`.
+    config : CleanerConfig, optional
+        Epochs, batch size, learning rate and crop size (default ``CleanerConfig()``).
+    seed : int
+        Seeds the crops and the shuffling of every epoch (``fit(seed=...)``).
+    checkpoint : path or Checkpoint, optional
+        Saved after every epoch; with ``resume=True`` an existing one is continued (or
+        returned at once when finished).
+    resume : bool
+        False ignores (and overwrites) an existing checkpoint.
+    device : str or torch.device, optional
+        Where to train (default: the best available).
+    progress : bool, optional
+        Progress bars (default: on unless ``COSMICBOOK_PROGRESS=0``).
 
     Returns
     -------
-    (CNNCleaner, History)
+    History
+        Per-epoch training and validation loss, learning rate, duration.
     """
+    _check_model(model, CNNCleaner)
+    config = _check_config(config, CleanerConfig)
     _check(train, val)
+    crop = config.crop
     x = cleaner_inputs(train.counts)
     y = cleaner_targets(train.source)
     if crop is not None:
-        if crop % 4 or not 8 <= crop <= x.shape[-1]:
+        if crop > x.shape[-1]:
             raise ValueError(f"crop must be a multiple of 4 in [8, {x.shape[-1]}], got {crop}")
         corners = _crop_centres(train, crop, np.random.default_rng(seed))
         x = np.stack([x[i, :, r:r + crop, c:c + crop] for i, (c, r) in enumerate(corners)])
         y = np.stack([y[i, :, r:r + crop, c:c + crop] for i, (c, r) in enumerate(corners)])
     xv, yv = cleaner_inputs(val.counts), cleaner_targets(val.source)
-    torch.manual_seed(seed)
-    model = CNNCleaner(filters)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    train_loader = _loader([torch.from_numpy(x), torch.from_numpy(y)], batch_size, True, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    train_loader = _loader([torch.from_numpy(x), torch.from_numpy(y)], config.batch_size, True,
+                           seed)
     val_loader = _loader([torch.from_numpy(xv), torch.from_numpy(yv)], 64, False, seed)
-    history = fit(model, train_loader, torch.nn.BCELoss(), opt, epochs=epochs,
-                  val_loader=val_loader, device=device, checkpoint=checkpoint,
-                  progress=progress, seed=seed)
-    return model, history
+    return fit(model, train_loader, torch.nn.BCELoss(), opt, epochs=config.epochs,
+               val_loader=val_loader, device=device, checkpoint=checkpoint, resume=resume,
+               progress=progress, seed=seed)
 
 
 def regressor_targets(maps: CountsMaps) -> np.ndarray:
@@ -111,46 +193,67 @@ def regressor_targets(maps: CountsMaps) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RegressorConfig:
-    """The network and training settings of :func:`train_regressor` (the seed's by default).
+    """How :func:`train_regressor` trains (the seed's settings by default).
+
+    The network's dense units and dropout are :class:`~cosmicbook.cherenkov.model.CNNRegressor`
+    arguments.
 
     Attributes
     ----------
-    dense : int
-        Units of the dense layer (the seed: 10,000).
-    dropout : float
-        Dropout rate before and after the dense layer.
-    epochs, batch_size, lr : int, int, float
-        The usual settings of :func:`~cosmicbook.core.training.fit` (Adam's learning rate).
+    epochs : int
+        Passes over the training maps.
+    batch_size : int
+        Maps per Adam step.
+    lr : float
+        Adam's learning rate.
     """
 
-    dense: int = 10000
-    dropout: float = 0.2
     epochs: int = 5
     batch_size: int = 32
     lr: float = 1e-3
 
+    def __post_init__(self):
+        _check_settings(self)
 
-def train_regressor(cleaned_train: np.ndarray, train: CountsMaps, cleaned_val: np.ndarray,
-                    val: CountsMaps, config: RegressorConfig | None = None, *, seed: int = 0,
-                    checkpoint=None, device=None,
-                    progress: bool | None = None) -> tuple[CNNRegressor, History]:
+
+def train_regressor(model: CNNRegressor, cleaned_train: np.ndarray, train: CountsMaps,
+                    cleaned_val: np.ndarray, val: CountsMaps,
+                    config: RegressorConfig | None = None, *, seed: int = 0,
+                    checkpoint: str | os.PathLike | Checkpoint | None = None,
+                    resume: bool = True, device: str | torch.device | None = None,
+                    progress: bool | None = None) -> History:
     """Train the seed's :class:`~cosmicbook.cherenkov.model.CNNRegressor` (MAE, Adam).
 
     Parameters
     ----------
+    model : CNNRegressor
+        Built for maps of the size of ``cleaned_train``; trained in place (moved to
+        ``device``, in eval mode on return).
     cleaned_train, cleaned_val : numpy.ndarray, shape (N, H, W)
         The cleaner's output for the maps (the seed's input to the regressor).
     train, val : CountsMaps
         The maps (one source each), for the labels.
     config : RegressorConfig, optional
-        Dense units, dropout, epochs, batch size and learning rate (default: the seed's).
-    seed, checkpoint, device, progress
-        The usual settings of :func:`~cosmicbook.core.training.fit`.
+        Epochs, batch size and learning rate (default: the seed's).
+    seed : int
+        Seeds the shuffling and the dropout of every epoch (``fit(seed=...)``).
+    checkpoint : path or Checkpoint, optional
+        Saved after every epoch; with ``resume=True`` an existing one is continued (or
+        returned at once when finished).
+    resume : bool
+        False ignores (and overwrites) an existing checkpoint.
+    device : str or torch.device, optional
+        Where to train (default: the best available).
+    progress : bool, optional
+        Progress bars (default: on unless ``COSMICBOOK_PROGRESS=0``).
 
     Returns
     -------
-    (CNNRegressor, History)
+    History
+        Per-epoch training and validation loss, learning rate, duration.
     """
+    _check_model(model, CNNRegressor)
+    config = _check_config(config, RegressorConfig)
     _check(train, val)
     if np.any(train.n_sources < 1) or np.any(val.n_sources < 1):
         raise ValueError("the regressor needs maps with at least one source each")
@@ -158,20 +261,17 @@ def train_regressor(cleaned_train: np.ndarray, train: CountsMaps, cleaned_val: n
     xv = np.asarray(cleaned_val, dtype=np.float32)[:, None]
     if len(x) != len(train) or len(xv) != len(val):
         raise ValueError("cleaned maps and CountsMaps differ in length")
-    config = RegressorConfig() if config is None else config
-    if not isinstance(config, RegressorConfig):
-        raise TypeError(f"config must be a RegressorConfig, got {type(config).__name__}")
-    torch.manual_seed(seed)
-    model = CNNRegressor(dense=config.dense, dropout=config.dropout, size=x.shape[-1])
+    if x.shape[-1] != model.size or xv.shape[-1] != model.size:
+        raise ValueError(f"the model takes {model.size} x {model.size} maps, got "
+                         f"{x.shape[-1]} (train) and {xv.shape[-1]} (val) pixels wide")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     train_loader = _loader([torch.from_numpy(x), torch.from_numpy(regressor_targets(train))],
                            config.batch_size, True, seed)
     val_loader = _loader([torch.from_numpy(xv), torch.from_numpy(regressor_targets(val))],
                          128, False, seed)
-    history = fit(model, train_loader, torch.nn.L1Loss(), opt, epochs=config.epochs,
-                  val_loader=val_loader, device=device, checkpoint=checkpoint,
-                  progress=progress, seed=seed)
-    return model, history
+    return fit(model, train_loader, torch.nn.L1Loss(), opt, epochs=config.epochs,
+               val_loader=val_loader, device=device, checkpoint=checkpoint, resume=resume,
+               progress=progress, seed=seed)
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 2.0,
@@ -210,30 +310,78 @@ def _localiser_step(model, batch, device):
     return focal_loss(model(x), y)
 
 
-def train_localiser(train: CountsMaps, val: CountsMaps, *, width: int = 12, epochs: int = 5,
-                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0, checkpoint=None,
-                    device=None,
-                    progress: bool | None = None) -> tuple[HeatmapLocaliser, History]:
+@dataclass(frozen=True)
+class LocaliserConfig:
+    """How :func:`train_localiser` trains (the book's settings by default).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training maps; the learning rate decays to 0 over them (cosine).
+    batch_size : int
+        Maps per Adam step.
+    lr : float
+        Adam's initial learning rate.
+    """
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 2e-3
+
+    def __post_init__(self):
+        _check_settings(self)
+
+
+def train_localiser(model: HeatmapLocaliser, train: CountsMaps, val: CountsMaps,
+                    config: LocaliserConfig | None = None, *, seed: int = 0,
+                    checkpoint: str | os.PathLike | Checkpoint | None = None,
+                    resume: bool = True, device: str | torch.device | None = None,
+                    progress: bool | None = None) -> History:
     """Train :class:`~cosmicbook.cherenkov.model.HeatmapLocaliser` with the focal loss.
 
     Adam with a cosine decay of the learning rate; random flips and transpositions.
 
+    Parameters
+    ----------
+    model : HeatmapLocaliser
+        Takes the two input channels of
+        :func:`~cosmicbook.cherenkov.preprocess.localiser_inputs`; trained in place (moved to
+        ``device``, in eval mode on return).
+    train, val : CountsMaps
+        Simulated maps with zero or more sources each.
+    config : LocaliserConfig, optional
+        Epochs, batch size and learning rate (default ``LocaliserConfig()``).
+    seed : int
+        Seeds the shuffling and the augmentation of every epoch (``fit(seed=...)``).
+    checkpoint : path or Checkpoint, optional
+        Saved after every epoch; with ``resume=True`` an existing one is continued (or
+        returned at once when finished).
+    resume : bool
+        False ignores (and overwrites) an existing checkpoint.
+    device : str or torch.device, optional
+        Where to train (default: the best available).
+    progress : bool, optional
+        Progress bars (default: on unless ``COSMICBOOK_PROGRESS=0``).
+
     Returns
     -------
-    (HeatmapLocaliser, History)
+    History
+        Per-epoch training and validation loss, learning rate, duration.
     """
+    _check_model(model, HeatmapLocaliser)
+    config = _check_config(config, LocaliserConfig)
     _check(train, val)
     npix = train.counts.shape[-1]
     tensors = [torch.from_numpy(localiser_inputs(train.counts)),
                torch.from_numpy(heatmap_targets(train.x, train.y, npix))]
     vtensors = [torch.from_numpy(localiser_inputs(val.counts)),
                 torch.from_numpy(heatmap_targets(val.x, val.y, npix))]
-    torch.manual_seed(seed)
-    model = HeatmapLocaliser(width=width, in_channels=tensors[0].shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    history = fit(model, _loader(tensors, batch_size, True, seed), None, opt, epochs=epochs,
-                  val_loader=_loader(vtensors, 256, False, seed), scheduler=sched,
-                  device=device, checkpoint=checkpoint, progress=progress,
-                  step_fn=_localiser_step, seed=seed)
-    return model, history
+    if model.in_channels != tensors[0].shape[1]:
+        raise ValueError(f"the model takes {model.in_channels} input channels, the maps give "
+                         f"{tensors[0].shape[1]}")
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    return fit(model, _loader(tensors, config.batch_size, True, seed), None, opt,
+               epochs=config.epochs, val_loader=_loader(vtensors, 256, False, seed),
+               scheduler=sched, device=device, checkpoint=checkpoint, resume=resume,
+               progress=progress, step_fn=_localiser_step, seed=seed)

@@ -6,8 +6,9 @@ The chapter's workflow:
    a forest, DLAs and sub-DLAs injected with exact Voigt profiles (:func:`voigt_tau`);
 2. :func:`make_labels` and :func:`make_windows` -- per-pixel labels of the three tasks and
    400-pixel training windows;
-3. :class:`DLACNN` and :func:`train_model` -- the network and its combined loss, trained with
-   :func:`cosmicbook.core.training.fit`;
+3. :class:`DLACNN` and :func:`train_model` -- the network and its combined loss; the caller
+   builds the network and :func:`train_model` trains it in place with
+   :func:`cosmicbook.core.training.fit` (settings in a :class:`TrainingConfig`);
 4. :func:`find_dlas` -- DLAs in a spectrum (z_abs, log NHI, confidence), with the weights the
    package ships when ``model=None``; :func:`find_dlas_classical` is the classical baseline
    (trough search and Voigt fit); :func:`read_spectrum` reads SDSS spectrum files;
@@ -68,7 +69,7 @@ from cosmicbook.dla.plotting import (
     plot_real_spectra,
     plot_walk,
 )
-from cosmicbook.dla.profiles import PROFILES
+from cosmicbook.dla.profiles import PROFILES, memory_estimate
 from cosmicbook.dla.real import (
     REAL_SPECTRA,
     SDSS_RESOLUTION,
@@ -97,6 +98,7 @@ from cosmicbook.dla.simulate import (
 from cosmicbook.dla.training import (
     TASKS,
     StreamingWindows,
+    TrainingConfig,
     WindowSet,
     make_windows,
     multitask_loss,
@@ -124,6 +126,7 @@ __all__ = [
     "Spectrum",
     "StreamingWindows",
     "Tracks",
+    "TrainingConfig",
     "WindowSet",
     "absorber_transmission",
     "add_beyond_simulator_results",
@@ -154,6 +157,7 @@ __all__ = [
     "make_labels",
     "make_windows",
     "match_catalogue",
+    "memory_estimate",
     "multitask_loss",
     "normalise_flux",
     "plot_accuracy",

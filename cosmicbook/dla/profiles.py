@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PROFILES"]
+__all__ = ["PROFILES", "memory_estimate"]
 
 #: Knobs of ``notebooks/03_dla``:
 #:
@@ -63,3 +63,43 @@ PROFILES: dict[str, dict] = {
         "streaming": True, "chunk": 2000, "n_independent": 5000, "n_gp": 20,
     },
 }
+
+
+def memory_estimate(cfg):
+    """What a profile's training holds in memory (:class:`~cosmicbook.core.MemoryEstimate`).
+
+    The network at the profile's width and batch size, and the sightlines and windows it keeps:
+    measured on 16 simulated sightlines (arrays' bytes) and scaled to the profile's counts
+    (training sightlines and windows, or one streamed chunk; validation and test sightlines).
+    The global random states are left untouched.
+
+    Parameters
+    ----------
+    cfg : Profile
+        A resolved profile of :data:`PROFILES`.
+    """
+    import numpy as np
+    import torch
+
+    from cosmicbook.core.memory import estimate_training_memory, isolated_rng
+    from cosmicbook.dla.model import DLACNN, WINDOW
+    from cosmicbook.dla.simulate import simulate_sightlines
+    from cosmicbook.dla.training import make_windows
+
+    with isolated_rng():
+        lines = simulate_sightlines(16, seed=0, mean_dla=cfg.mean_dla,
+                                    mean_subdla=cfg.mean_subdla, progress_bar=False)
+        windows = make_windows(lines, np.random.default_rng(0), per_dla=cfg.windows_per_dla,
+                               per_subdla=cfg.windows_per_subdla,
+                               per_random=cfg.windows_per_sightline,
+                               noise_model=cfg.fresh_noise)
+        per_line = sum(a.nbytes for s in lines for a in vars(s).values()
+                       if isinstance(a, np.ndarray)) / len(lines)
+        per_window_set = sum(a.nbytes for a in vars(windows).values()
+                             if isinstance(a, np.ndarray)) / len(lines)
+        held = cfg.chunk if cfg.streaming else cfg.n_train
+        data = (held + cfg.n_val) * per_window_set + \
+            ((0 if cfg.streaming else cfg.n_train) + cfg.n_val + cfg.n_test) * per_line
+        model = DLACNN(width=cfg.width)
+        return estimate_training_memory(model, torch.zeros(2, 1, WINDOW), cfg.batch_size,
+                                        data_bytes=int(data))

@@ -7,11 +7,16 @@ The loss of the seed deck (Parks et al. 2018), summed with equal weights over th
     L_h = y_c / (y_c + eps) * (y_h - p_h)^2     positives only (log NHI in dex)
 
 Offsets are in units of the 60-pixel half window so that the three terms have comparable size.
-Training goes through :func:`cosmicbook.core.training.fit` with a ``step_fn``.
+:func:`train_model` trains a :class:`~cosmicbook.dla.model.DLACNN` built by the caller in place
+(settings in a :class:`TrainingConfig`), through :func:`cosmicbook.core.training.fit` with a
+``step_fn``.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
-from cosmicbook.core.training import History, fit
+from cosmicbook.core.training import Checkpoint, History, fit
 from cosmicbook.dla.labels import (
     HALF_POSITIVE,
     extract_windows,
@@ -32,8 +37,8 @@ from cosmicbook.dla.labels import (
 from cosmicbook.dla.model import DLACNN, OFFSET_SCALE
 from cosmicbook.dla.simulate import Sightline, SightlineSimulator
 
-__all__ = ["TASKS", "StreamingWindows", "TaskLosses", "WindowSet", "make_loader", "make_windows",
-           "multitask_loss", "train_model"]
+__all__ = ["TASKS", "StreamingWindows", "TaskLosses", "TrainingConfig", "WindowSet", "make_loader",
+           "make_windows", "multitask_loss", "train_model"]
 
 #: Names of the three tasks (keys of :class:`TaskLosses` and of the learning curves).
 TASKS = ("classification", "offset", "log_nhi")
@@ -231,36 +236,99 @@ class TaskLosses:
         return out
 
 
-def train_model(train: WindowSet | StreamingWindows, val: WindowSet, *, width: float = 1.0,
-                epochs: int = 10,
-                batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-                seed: int = 0, checkpoint=None, device=None,
-                progress: bool | None = None) -> tuple[DLACNN, History]:
-    """Train :class:`~cosmicbook.dla.model.DLACNN` on windows with the combined loss.
+def _finite(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, numbers.Real)
+            and math.isfinite(value))
 
-    ``train`` is a :class:`WindowSet` or, for training sets too large for memory, a
-    :class:`StreamingWindows` (which sets its own batch size). Adam with a cosine
-    learning-rate decay over ``epochs``; checkpoints after every epoch
-    (a re-run with the same ``checkpoint`` resumes or returns at once). The history holds the
-    total losses and the per-task validation losses (:data:`TASKS`).
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How :func:`train_model` trains (the book's settings by default).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training windows; the learning rate decays to 0 over them (cosine).
+    batch_size : int
+        Windows per Adam step (a :class:`StreamingWindows` training set sets its own).
+    lr : float
+        Adam's initial learning rate.
+    weight_decay : float
+        Adam's L2 penalty (0: none).
+    """
+
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not _finite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not _finite(self.weight_decay) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be a non-negative number, got "
+                             f"{self.weight_decay!r}")
+
+
+def train_model(model: DLACNN, train: WindowSet | StreamingWindows, val: WindowSet,
+                config: TrainingConfig | None = None, *, seed: int = 0,
+                checkpoint: str | os.PathLike | Checkpoint | None = None, resume: bool = True,
+                device: str | torch.device | None = None,
+                progress: bool | None = None) -> History:
+    """Train a :class:`~cosmicbook.dla.model.DLACNN` on windows with the combined loss.
+
+    Adam with a cosine learning-rate decay over ``config.epochs``; checkpoints after every
+    epoch. The history holds the total losses and the per-task validation losses
+    (:data:`TASKS`).
+
+    Parameters
+    ----------
+    model : DLACNN
+        Trained in place (moved to ``device``, in eval mode on return).
+    train : WindowSet or StreamingWindows
+        Training windows, or for training sets too large for memory a
+        :class:`StreamingWindows` (which sets its own batch size).
+    val : WindowSet
+        Validation windows.
+    config : TrainingConfig, optional
+        Epochs, batch size, learning rate and weight decay (default ``TrainingConfig()``).
+    seed : int
+        Seeds the shuffling and the dropout of every epoch (``fit(seed=...)``).
+    checkpoint : path or Checkpoint, optional
+        Saved after every epoch; with ``resume=True`` a re-run with the same ``checkpoint``
+        resumes (or returns at once when finished).
+    resume : bool
+        False ignores (and overwrites) an existing checkpoint.
+    device : str or torch.device, optional
+        Where to train (default: the best available).
+    progress : bool, optional
+        Progress bars (default: on unless ``COSMICBOOK_PROGRESS=0``).
 
     Returns
     -------
-    (DLACNN, History)
+    History
+        Per-epoch training and validation loss, learning rate, duration and the validation
+        loss of each task.
     """
+    if not isinstance(model, DLACNN):
+        raise TypeError(f"model must be a cosmicbook.dla.DLACNN, got {type(model).__name__}")
+    config = TrainingConfig() if config is None else config
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}")
     if (isinstance(train, WindowSet) and len(train) == 0) or len(val) == 0:
         raise ValueError("train and val need at least one window each")
-    torch.manual_seed(seed)
-    model = DLACNN(width=width)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     if isinstance(train, StreamingWindows):  # batches are made by the dataset itself
         train_loader = DataLoader(train, batch_size=None)
     else:
-        train_loader = make_loader(train, batch_size, shuffle=True, seed=seed)
+        train_loader = make_loader(train, config.batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(val, 2048, shuffle=False)
-    history = fit(model, train_loader, None, opt, epochs=epochs, val_loader=val_loader,
-                  scheduler=sched, device=device, checkpoint=checkpoint,
-                  metrics=TaskLosses(val_loader).metrics(), progress=progress,
-                  step_fn=_step, seed=seed)
-    return model, history
+    return fit(model, train_loader, None, opt, epochs=config.epochs, val_loader=val_loader,
+               scheduler=sched, device=device, checkpoint=checkpoint, resume=resume,
+               metrics=TaskLosses(val_loader).metrics(), progress=progress, step_fn=_step,
+               seed=seed)
