@@ -94,6 +94,7 @@ cfg = cb.resolve_profile(darks.PROFILES, PROFILE, seed=SEED, frame_size=FRAME_SI
 cb.set_style()
 started = time.perf_counter()
 cb.glue("profile_times", cb.profile_times("01_dark_frames", "16 GB of memory, no GPU"))
+print(f"memory needed by the {cfg.name} profile: {darks.memory_estimate(cfg)}")
 cfg
 
 # %% [markdown]

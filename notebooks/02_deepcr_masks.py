@@ -104,6 +104,7 @@ device = cb.get_device()
 rng = cb.seed_everything(cfg.seed)
 started = time.perf_counter()
 cb.glue("profile_times", cb.profile_times("02_deepcr_masks", "a GPU with >= 16 GB"))
+print(f"memory needed by the {cfg.name} profile: {deepcr.memory_estimate(cfg)}")
 
 cfg
 

@@ -98,6 +98,7 @@ cfg = cb.resolve_profile(dla.PROFILES, PROFILE, seed=SEED, n_train=N_TRAIN,
 cb.set_style()
 torch.set_num_threads(1)  # timings below are for one CPU thread
 rng = cb.seed_everything(cfg.seed)
+device = cb.get_device()  # CUDA when available, else the CPU
 started = time.perf_counter()
 cb.glue("profile_times", cb.profile_times("03_dla", "a GPU"))
 print(f"memory needed by the {cfg.name} profile: {dla.memory_estimate(cfg)}")
@@ -219,7 +220,7 @@ torch.manual_seed(cfg.seed)
 model = dla.DLACNN(width=cfg.width)
 config = dla.TrainingConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
 history = dla.train_model(model, train_windows, val_windows, config, seed=cfg.seed,
-                          device="cpu", checkpoint=f"dla_cnn_{cfg.name}_checkpoint.pt")
+                          device=device, checkpoint=f"dla_cnn_{cfg.name}_checkpoint.pt")
 train_seconds = sum(history["seconds"])  # wall time of the epochs, kept across resumes
 fig = dla.plot_learning_curves(history)
 plt.show()

@@ -105,9 +105,11 @@ cfg = cb.resolve_profile(ck.PROFILES, PROFILE, seed=SEED, n_loc_train=N_LOC_TRAI
 cb.set_style()
 torch.set_num_threads(1)  # timings below are for one CPU thread
 rng = cb.seed_everything(cfg.seed)
+device = cb.get_device()  # CUDA when available, else the CPU
 started = time.perf_counter()
 glue = cb.glue
 glue("profile_times", cb.profile_times("04_cherenkov", "a GPU"))
+print(f"memory needed by the {cfg.name} profile: {ck.memory_estimate(cfg)}")
 FLUX_BINS = [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]  # Crab units
 TRAINING = "crops-half-background"  # the training recipe, part of the checkpoint names
 ckpt = {k: cb.checkpoint_name(k, sorted(cfg.items()), IRF_PATH, TRAINING)
@@ -288,7 +290,7 @@ cleaner = ck.CNNCleaner()
 cleaner_hist = ck.train_cleaner(
     cleaner, seed_train, seed_val,
     ck.CleanerConfig(epochs=cfg.cleaner_epochs, crop=cfg.cleaner_crop),
-    seed=cfg.seed, device="cpu", checkpoint=ckpt["cnn_cleaner"])
+    seed=cfg.seed, device=device, checkpoint=ckpt["cnn_cleaner"])
 print(f"{ck.count_parameters(cleaner)} weights")
 cleaned = {name: ck.clean(maps.counts, cleaner) for name, maps in
            [("train", seed_train), ("val", seed_val), ("test", test)]}
@@ -308,7 +310,7 @@ regressor = ck.CNNRegressor(dense=cfg.regressor_dense)
 regressor_hist = ck.train_regressor(
     regressor, cleaned["train"], seed_train, cleaned["val"], seed_val,
     ck.RegressorConfig(epochs=cfg.regressor_epochs),
-    seed=cfg.seed, device="cpu", checkpoint=ckpt["cnn_regressor"])
+    seed=cfg.seed, device=device, checkpoint=ckpt["cnn_regressor"])
 print(f"{ck.count_parameters(regressor)} weights "
       f"(the seed's Dense(10^4): {ck.count_parameters(ck.CNNRegressor(10000))})")
 
@@ -331,7 +333,7 @@ torch.manual_seed(cfg.seed)
 localiser = ck.HeatmapLocaliser(width=cfg.loc_width)
 loc_hist = ck.train_localiser(
     localiser, loc_train, loc_val, ck.LocaliserConfig(epochs=cfg.loc_epochs),
-    seed=cfg.seed, device="cpu", checkpoint=ckpt["heatmap_localiser"])
+    seed=cfg.seed, device=device, checkpoint=ckpt["heatmap_localiser"])
 fig, axes = plt.subplots(1, 3, figsize=(11, 3))
 for ax, (name, h) in zip(axes, [("cleaner (BCE)", cleaner_hist),
                                 ("regressor (MAE)", regressor_hist),
@@ -547,7 +549,7 @@ torch.manual_seed(cfg.seed)
 localiser_1 = ck.HeatmapLocaliser(width=cfg.loc_width)
 loc_hist_1 = ck.train_localiser(
     localiser_1, loc_train_1, loc_val_1, ck.LocaliserConfig(epochs=cfg.loc_epochs),
-    seed=cfg.seed, device="cpu",
+    seed=cfg.seed, device=device,
     checkpoint=ckpt["heatmap_localiser"].replace(".ckpt", "_single.ckpt"))
 threshold_1 = ck.choose_threshold(localiser_1, loc_val_1, target=0.05)
 nets = {"CNN, mixture": localiser, "CNN, one condition": localiser_1}

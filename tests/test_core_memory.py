@@ -58,3 +58,4 @@ def test_estimate_leaves_model_and_random_states_alone():
     with pytest.raises(ValueError, match="non-negative"):
         estimate_training_memory(model, torch.zeros(1, 1, 50), 4, data_bytes=-1)
     assert isinstance(MemoryEstimate(1, 1, 2, 3), MemoryEstimate)
+    assert str(MemoryEstimate(0, 0, 0, 0, data=5)) == "about 5 B of data (no network to train)"

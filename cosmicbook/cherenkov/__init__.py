@@ -90,7 +90,7 @@ from cosmicbook.cherenkov.prod3b import (
     prod3b_curves,
     read_performance_table,
 )
-from cosmicbook.cherenkov.profiles import PROFILES
+from cosmicbook.cherenkov.profiles import PROFILES, memory_estimate
 from cosmicbook.cherenkov.simulate import (
     BINSZ,
     CRAB_AMPLITUDE,
@@ -173,6 +173,7 @@ __all__ = [
     "make_prod3b_irfs",
     "map_wcs",
     "match_detections",
+    "memory_estimate",
     "per_map_positions",
     "pixel_to_sky",
     "plot_detections",

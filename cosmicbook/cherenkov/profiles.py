@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PROFILES"]
+__all__ = ["PROFILES", "memory_estimate"]
 
 #: Knobs of ``notebooks/04_cherenkov``:
 #:
@@ -73,3 +73,69 @@ PROFILES: dict[str, dict] = {
         "transfer_blind": 100, "transfer_fit": 20, "seed": 5,
     },
 }
+
+
+def memory_estimate(cfg):
+    """What a profile's training holds in memory (:class:`~cosmicbook.core.MemoryEstimate`).
+
+    The network: the largest of the three trainings (cleaner on ``cleaner_crop`` crops or
+    whole maps, regressor with ``regressor_dense`` units, localiser of ``loc_width``) at the
+    batch size the notebook trains it with; they run one after the other. The data: the
+    counts maps the notebook keeps (``CountsMaps``: uint16 counts and source maps, float32
+    expected background for the test maps) plus the larger of two moments -- the cleaner's
+    training, which adds its float32 inputs and targets (whole maps, then the crops), or
+    the second localiser's, after the cleaned maps and the single-condition maps have joined
+    them, which adds the localiser's inputs and heat-map targets. The bytes per map of the
+    network inputs are measured on two empty maps. The gammapy templates (a few MB) and the
+    transfer study's maps (simulated one condition at a time) are not counted. The global
+    random states are left untouched.
+
+    Parameters
+    ----------
+    cfg : Profile
+        A resolved profile of :data:`PROFILES`.
+    """
+    import dataclasses
+
+    import numpy as np
+    import torch
+
+    from cosmicbook.cherenkov.model import CNNCleaner, CNNRegressor, HeatmapLocaliser
+    from cosmicbook.cherenkov.preprocess import (
+        cleaner_inputs,
+        cleaner_targets,
+        heatmap_targets,
+        localiser_inputs,
+    )
+    from cosmicbook.cherenkov.simulate import NPIX
+    from cosmicbook.cherenkov.training import CleanerConfig, LocaliserConfig, RegressorConfig
+    from cosmicbook.core.memory import estimate_training_memory, isolated_rng
+
+    empty = np.zeros((2, NPIX, NPIX), np.uint16)
+    nan = np.full((2, 1), np.nan)
+    x_clean, y_clean = cleaner_inputs(empty), cleaner_targets(empty)
+    x_loc, y_loc = localiser_inputs(empty), heatmap_targets(nan, nan, NPIX)
+    crop = NPIX if cfg.cleaner_crop is None else cfg.cleaner_crop
+    with isolated_rng():
+        nets = [
+            estimate_training_memory(CNNCleaner(), torch.zeros(2, 1, crop, crop),
+                                     CleanerConfig(crop=cfg.cleaner_crop).batch_size),
+            estimate_training_memory(CNNRegressor(dense=cfg.regressor_dense),
+                                     torch.zeros(2, 1, NPIX, NPIX), RegressorConfig().batch_size),
+            estimate_training_memory(HeatmapLocaliser(width=cfg.loc_width),
+                                     torch.from_numpy(x_loc), LocaliserConfig().batch_size)]
+    net = max(nets, key=lambda e: e.device)
+
+    per_map = 2 * NPIX**2 * np.dtype(np.uint16).itemsize  # counts + source
+    with_background = per_map + NPIX**2 * np.dtype(np.float32).itemsize
+    cleaner_map = (x_clean.nbytes + y_clean.nbytes) / 2
+    loc_map = (x_loc.nbytes + y_loc.nbytes) / 2
+    cleaned_map = x_clean.nbytes / 2  # the cleaner's float32 output
+    n_loc = cfg.n_loc_train + cfg.n_loc_val
+    maps = (cfg.n_seed_train + cfg.n_seed_val + n_loc) * per_map + \
+        (cfg.n_test + cfg.n_multi_test) * with_background
+    crops = 0 if cfg.cleaner_crop is None else cfg.n_seed_train * cleaner_map * (crop / NPIX)**2
+    cleaner = (cfg.n_seed_train + cfg.n_seed_val) * cleaner_map + crops
+    second = ((cfg.n_seed_train + cfg.n_seed_val + cfg.n_test) * cleaned_map
+              + n_loc * per_map + n_loc * loc_map)
+    return dataclasses.replace(net, data=int(maps + max(cleaner, second)))

@@ -80,6 +80,8 @@ class MemoryEstimate:
                               self.batch_size)
 
     def __str__(self) -> str:
+        if not (self.weights or self.activations):  # data only: a chapter without a network
+            return f"about {format_bytes(self.total)} of data (no network to train)"
         parts = (f"weights {format_bytes(self.weights)}, gradients "
                  f"{format_bytes(self.gradients)}, optimizer {format_bytes(self.optimizer)}, "
                  f"activations {format_bytes(self.activations)} at batch {self.batch_size}")

@@ -38,7 +38,7 @@ from cosmicbook.darks.plotting import (
     plot_histogram,
     plot_rate_fit,
 )
-from cosmicbook.darks.profiles import PROFILES
+from cosmicbook.darks.profiles import PROFILES, memory_estimate
 from cosmicbook.darks.simulate import (
     DEFAULT_FRACTIONS,
     DEFAULT_RATE,
@@ -70,6 +70,7 @@ __all__ = [
     "fit_rate",
     "hot_pixel_mask",
     "kanaya_okayama_range",
+    "memory_estimate",
     "plot_completeness",
     "plot_extraction_stamps",
     "plot_histogram",

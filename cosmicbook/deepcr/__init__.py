@@ -111,6 +111,7 @@ from cosmicbook.deepcr.plotting import (
 )
 from cosmicbook.deepcr.profiles import (
     PROFILES,
+    memory_estimate,
 )
 from cosmicbook.deepcr.randomise import (
     DESI_INSTRUMENT,
@@ -275,4 +276,5 @@ __all__ = [
     "transfer_verdict",
     "worst_case",
     "variant_name",
+    "memory_estimate",
 ]

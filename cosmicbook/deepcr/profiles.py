@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["PROFILES"]
+import dataclasses
+
+__all__ = ["PROFILES", "memory_estimate"]
 
 #: Knobs of ``notebooks/02_deepcr_masks``:
 #:
@@ -143,3 +145,75 @@ PROFILES: dict[str, dict] = {
         "finetune_minutes": 20.0,
     },
 }
+
+
+def _array_bytes(obj) -> int:
+    """Bytes of the numpy arrays among an object's attributes."""
+    import numpy as np
+
+    return sum(a.nbytes for a in vars(obj).values() if isinstance(a, np.ndarray))
+
+
+def memory_estimate(cfg):
+    """What a profile's training holds in memory (:class:`~cosmicbook.core.MemoryEstimate`).
+
+    The network: the 2-32 mask net in the larger of its two trainings -- the chapter's, at the
+    profile's ``patch_size`` and ``batch_size``, or the fine-tuning's, at the patch and batch
+    sizes of :class:`~cosmicbook.deepcr.FineTuneConfig` (they run one after the other). The
+    data: what the notebook keeps from its first cells to its last -- the cosmic-ray library,
+    the clean tile, the training frames (with the patches' ignore masks), the test frame and
+    its probability maps and masks -- plus the larger of what comes and goes: the
+    ``library_darks`` darks a library is extracted from (all held at once), or the transfer
+    map's frames together with the fine-tuning's imager fields and frames. Bytes per pixel
+    are measured on small simulated frames (256 x 256; a 512 x 512 library) and scaled to the
+    profile's sizes. The global random states are left untouched.
+
+    Parameters
+    ----------
+    cfg : Profile
+        A resolved profile of :data:`PROFILES`.
+    """
+    import torch
+
+    from cosmicbook.core.memory import estimate_training_memory, isolated_rng
+    from cosmicbook.darks.simulate import simulate_dark
+    from cosmicbook.deepcr.data import PatchDataset, make_frames
+    from cosmicbook.deepcr.finetune import FineTuneConfig
+    from cosmicbook.deepcr.imager import simulate_imager
+    from cosmicbook.deepcr.model import UNet
+    from cosmicbook.deepcr.simulate import default_library, simulate_tile
+
+    side, lib_side, lib_darks = 256, 512, 3
+    with isolated_rng():
+        dark = simulate_dark(shape=(side, side), exptime=300.0, seed=0)
+        library = default_library((lib_side, lib_side), n_darks=lib_darks, seed=0,
+                                  progress=False)
+        tile = simulate_tile((side, side), seed=0, progress=False)
+        frame = make_frames(1, side, library, seed=1, progress=False)[0]
+        patches = PatchDataset.from_frames([frame], size=side)
+        imager = simulate_imager((side, side), seed=0)
+        tuning = FineTuneConfig(max_epochs=cfg.finetune_epochs)
+        net = max((estimate_training_memory(UNet(2, 32), torch.zeros(2, 1, size, size), batch)
+                   for size, batch in ((cfg.patch_size, cfg.batch_size),
+                                       (tuning.patch_size, tuning.batch_size))),
+                  key=lambda e: e.device)
+    px = side**2
+    dark_px = _array_bytes(dark) / px + 4  # + the int32 labels of the dark being extracted
+    library_px = sum(s.nbytes + m.nbytes for s, m in library) / (lib_darks * lib_side**2)
+    tile_px = _array_bytes(tile) / px
+    frame_px = _array_bytes(frame) / px
+    patch_px = frame_px + sum(g.nbytes for g in patches.ignore if g is not None) / px
+    imager_px = _array_bytes(imager) / px
+    test_px = frame_px + 4 * 4 + 3  # 4 float32 probability maps (1 + 3 timed), 3 bool masks
+
+    dark_area = cfg.library_darks * cfg.library_size**2
+    kept = (library_px * dark_area + tile_px * cfg.frame_size**2
+            + patch_px * cfg.n_train_frames * cfg.frame_size**2 + test_px * cfg.test_size**2)
+    darks = dark_px * dark_area  # the darks of the held-out library, all at once
+    n_grid = len(cfg.psf_grid) + len(cfg.read_noise_grid) + len(cfg.sky_line_grid)
+    later = (library_px * dark_area  # the held-out library
+             + frame_px * n_grid * cfg.transfer_frames * cfg.transfer_size**2
+             + imager_px * (cfg.imager_frames + 2) * cfg.imager_size**2
+             + frame_px * 2 * cfg.imager_size**2  # the imager's test frames
+             + patch_px * tuning.frames_per_clean * cfg.imager_frames * cfg.imager_size**2)
+    return dataclasses.replace(net, data=int(kept + max(darks, later)))
