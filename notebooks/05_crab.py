@@ -197,7 +197,7 @@ glue("n_noise_par", count(G(n_channels=4, n_cond=1, noise=True)) - plain)
 glue("n_film_par", count(G(n_channels=4, n_cond=1, film=True)) - plain)
 glue("n_out_noise_par", count(G(n_channels=4, n_cond=1, white_noise=cfg.scale,
                                 red_noise=True)) - plain)
-y_max = float(np.abs(tes.compress(train, cfg.scale)).max())  # train_gan's bound / 1.5
+y_max = float(np.abs(tes.compress(train, cfg.scale)).max())  # build_crab's bound / 1.5
 _ = glue("ceiling_ratio",
          float(tes.expand(1.5 * y_max, cfg.scale)) / float(np.abs(train).max()))
 
@@ -330,24 +330,26 @@ print(f"generator with this chapter's additions: {full:,} parameters")
 # loads the result).
 
 # %%
-common = dict(iterations=cfg.iterations, pretrain_steps=cfg.pretrain_steps,
-              batch_size=cfg.batch_size, lr_g=cfg.lr_g, log_every=cfg.log_every,
-              scale=cfg.scale, noise_inputs=cfg.noise_inputs, d_norm=cfg.d_norm,
-              white_noise=cfg.white_noise, red_noise=cfg.red_noise,
-              bounded=cfg.bounded, film=cfg.film,
-              ema=cfg.ema, monitor=val, monitor_flux=np.ones(cfg.n_val), seed=cfg.seed,
-              stat_weights=dict(psd=cfg.w_psd, correlation=cfg.w_corr,
-                                quantile=cfg.w_quantile, peak=cfg.w_peak,
-                                glitch=cfg.w_glitch),
-              stat_groups=cfg.stat_groups, device="cpu", progress=False)
+arch, config = tes.CRABConfig.from_profile(cfg), tes.GANConfig.from_profile(cfg)
 lr_d = {"sgd": cfg.lr_d_sgd, "adam": cfg.lr_d_adam}
 runs = {"BCE-GAN": ("bce", "sgd", 1), "WGAN-GP": ("wgan-gp", "adam", cfg.n_critic)}
+
+
+def train_crab(loss, opt, n_critic, checkpoint=None, **changes):
+    """A fresh CRAB trained with one loss and optimizer pairing: (model, history)."""
+    run = config.replace(loss=loss, d_optimizer=opt, lr_d=lr_d[opt], n_critic=n_critic,
+                         **changes)
+    model = tes.build_crab(train, train_flux, arch, seed=cfg.seed)
+    history = tes.train_gan(model, train, train_flux, run, monitor=val,
+                            monitor_flux=np.ones(cfg.n_val), seed=cfg.seed,
+                            checkpoint=checkpoint, progress=False)
+    return model, history
+
+
 models, histories, train_seconds = {}, {}, {}
 for name, (loss, opt, n_critic) in runs.items():
-    ckpt = cb.checkpoint_name(f"crab_{loss}_{opt}", dict(cfg))
-    models[name], histories[name] = tes.train_gan(
-        train, train_flux, loss=loss, d_optimizer=opt, lr_d=lr_d[opt],
-        n_critic=n_critic, checkpoint=ckpt, **common)
+    ckpt = cb.checkpoint_name(f"crab_{loss}_{opt}", dict(cfg), "adversarial loop")
+    models[name], histories[name] = train_crab(loss, opt, n_critic, ckpt)
     train_seconds[name] = sum(histories[name]["seconds"])
 fig = tes.plot_history(histories)
 plt.show()
@@ -367,10 +369,9 @@ pretty = {"sgd": "SGD", "adam": "Adam"}
 rows, keys = [], ("psd_dev", "corr_dev", "diversity")
 for name, (loss, opt) in swap.items():
     main_opt = runs[name][1]
-    short = dict(common, iterations=cfg.compare_iterations)
     try:
-        _, hist = tes.train_gan(train, train_flux, loss=loss, d_optimizer=opt,
-                                lr_d=lr_d[opt], n_critic=runs[name][2], **short)
+        _, hist = train_crab(loss, opt, runs[name][2],
+                             iterations=cfg.compare_iterations)
         other_row = [hist[key][-1] for key in keys]
     except RuntimeError as err:  # the generator loss became NaN: diverged
         print(f"{name} with Adam/{pretty[opt]}: {err}")
@@ -858,10 +859,8 @@ Markdown(f"{verdict}: " + "; ".join(parts) + " (one training seed each).")
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
-adversarial = dict(common, iterations=cfg.compare_iterations,
-                   stat_weights={k: 0.0 for k in common["stat_weights"]})
-_, hist_adv = tes.train_gan(train, train_flux, loss="bce", d_optimizer="sgd",
-                            lr_d=lr_d["sgd"], n_critic=1, **adversarial)
+_, hist_adv = train_crab("bce", "sgd", 1, iterations=cfg.compare_iterations,
+                         stat_weights=None)
 k = histories["BCE-GAN"]["iteration"].index(cfg.compare_iterations)
 for key in keys:
     print(f"{key:10s} at iteration {cfg.compare_iterations}: with statistic losses "

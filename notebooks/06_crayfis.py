@@ -399,11 +399,15 @@ tan_sim_seconds = time.perf_counter() - t0
 tan_ckpt = cb.checkpoint_name("crayfis_tan", cfg.tan_n, cfg.tan_epochs, cfg.tan_lr,
                               cfg.tan_hidden, cfg.tan_match, cfg.seed,
                               sorted(crayfis.tan.MATCH_WEIGHTS.items()),
-                              crayfis.tan.TAIL_LEVELS, "signal context, calibrated ADC")
-gen, disc, tan_history = crayfis.train_tan(
-    sets.approx_train, sets.real_train, epochs=cfg.tan_epochs, lr=cfg.tan_lr,
-    hidden=cfg.tan_hidden, lambda_match=cfg.tan_match, seed=cfg.seed,
-    checkpoint=tan_ckpt, progress=False)
+                              crayfis.tan.TAIL_LEVELS, "signal context, calibrated ADC",
+                              "adversarial loop")
+torch.manual_seed(cfg.seed)  # the networks' initial weights
+gen, disc = crayfis.Generator(hidden=cfg.tan_hidden), crayfis.Discriminator()
+tan_config = crayfis.TANConfig(epochs=cfg.tan_epochs, lr=cfg.tan_lr,
+                               lambda_match=cfg.tan_match)
+tan_history = crayfis.train_tan(gen, disc, sets.approx_train, sets.real_train,
+                                tan_config, seed=cfg.seed, checkpoint=tan_ckpt,
+                                progress=False)
 tan_seconds = sum(tan_history["seconds"])
 fig = crayfis.plot_tan_history(tan_history)
 plt.show()

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from cosmicbook import crayfis
 from cosmicbook.crayfis import (
@@ -37,13 +38,29 @@ def test_mixtures(mixtures):
 def test_classifier_learns_tracks(mixtures):
     """Tiny overfit check: the oracle separates tracks from noise on its own training frames."""
     m = mixtures
-    model, hist = train_classifier(m.frames, m.is_track, m.frames, m.is_track, epochs=6,
-                                   channels=(4, 8, 8), lr=5e-3, progress=False)
+    torch.manual_seed(0)
+    model = crayfis.TrackCNN((4, 8, 8))
+    hist = train_classifier(model, m.frames, m.is_track, m.frames, m.is_track,
+                            crayfis.ClassifierConfig(epochs=6, lr=5e-3), progress=False)
     assert len(hist) == 6 and hist["val_auc"][-1] > 0.9
+    assert not model.training and next(model.parameters()).device.type == "cpu"
     z = predict_logits(model, m.frames)
     assert z.shape == (300,)
     t = fit_temperature(z, m.is_track)
     assert 0.05 <= t <= 20
+
+
+def test_classifier_checks_model_and_config(mixtures):
+    m = mixtures
+    with pytest.raises(TypeError, match="TrackCNN"):
+        train_classifier(torch.nn.Linear(2, 1), m.frames, m.is_track, m.frames, m.is_track,
+                         progress=False)
+    with pytest.raises(TypeError, match="ClassifierConfig"):
+        train_classifier(crayfis.TrackCNN((4, 8, 8)), m.frames, m.is_track, m.frames,
+                         m.is_track, {"epochs": 1}, progress=False)
+    for bad in (dict(epochs=0), dict(batch_size=2.0), dict(lr=0), dict(lr=True)):
+        with pytest.raises(ValueError):
+            crayfis.ClassifierConfig(**bad)
 
 
 def test_temperature_recovers_a_known_scale():

@@ -9,6 +9,7 @@ from cosmicbook.crayfis import (
     Generator,
     HiddenReadout,
     Readout,
+    TANConfig,
     draw_kinds,
     simulate_deposits,
     simulate_readout_sets,
@@ -90,24 +91,84 @@ def test_constraints():
     assert constraint_losses(x, noisy)[1].item() == 0
 
 
+def _tan(seed=0, hidden=4, d_hidden=4):
+    torch.manual_seed(seed)
+    return Generator(hidden=hidden), Discriminator(d_hidden)
+
+
 def test_train_tan_runs_and_resumes(frames, tmp_path):
     approx, real = frames
     ckpt = tmp_path / "tan.pt"
-    gen, disc, hist = train_tan(approx, real, epochs=1, batch_size=32, hidden=4, d_hidden=4,
-                                checkpoint=ckpt, progress=False)
-    assert len(hist) == 1 and ckpt.exists()
+    config = TANConfig(epochs=1, batch_size=32)
+    gen, disc = _tan()
+    hist = train_tan(gen, disc, approx, real, config, checkpoint=ckpt, progress=False)
+    assert len(hist) == 1 and ckpt.exists() and not gen.training and not disc.training
     assert {"d_loss", "g_adversarial", "g_charge", "g_position", "d_accuracy",
             "g_match_size", "g_match_charge", "g_match_pixels"} <= set(hist.keys())
     assert np.all(np.isfinite([hist[k][0] for k in hist.keys() if k != "val_loss"]))
-    again, _, hist2 = train_tan(approx, real, epochs=1, batch_size=32, hidden=4, d_hidden=4,
-                                checkpoint=ckpt, progress=False)
-    assert len(hist2) == 1
+    again, disc2 = _tan(seed=1)  # other initial weights: the checkpoint replaces them
+    hist2 = train_tan(again, disc2, approx, real, config, checkpoint=ckpt, progress=False)
+    assert len(hist2) == 1 and hist2["train_loss"] == hist["train_loss"]
     for p, q in zip(gen.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(p, q)
     out = transform(gen, approx, seed=1)
     assert np.array_equal(out, transform(gen, approx, seed=1))
+    with pytest.raises(ValueError, match="other settings"):
+        train_tan(*_tan(), approx, real, config.replace(lr=2e-3), checkpoint=ckpt,
+                  progress=False)
     with pytest.raises(ValueError, match="differ in size"):
-        train_tan(approx, real[:, :30, :30], epochs=1)
+        train_tan(*_tan(), approx, real[:, :30, :30], config)
+    with pytest.raises(ValueError, match="TANConfig"):
+        train_tan(*_tan(), approx, real, {"epochs": 1})
+    with pytest.raises(ValueError, match="Generator and Discriminator"):
+        train_tan(disc, gen, approx, real, config)
+
+
+def test_train_tan_interrupted_resumes_bit_identically(frames, tmp_path, monkeypatch):
+    from cosmicbook.crayfis import tan
+
+    approx, real = frames[0][:64], frames[1][:64]
+    config = TANConfig(epochs=2, batch_size=32, lambda_match=0.0, calibrate=False)
+    gen, disc = _tan()
+    hist = train_tan(gen, disc, approx, real, config, seed=3, progress=False)
+    ckpt = tmp_path / "tan.pt"
+    end_round = tan._TANSteps.end_round
+
+    def interrupted(self, round, shown):
+        if round == 2:
+            raise KeyboardInterrupt
+        return end_round(self, round, shown)
+
+    monkeypatch.setattr(tan._TANSteps, "end_round", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_tan(*_tan(), approx, real, config, seed=3, checkpoint=ckpt, progress=False)
+    monkeypatch.setattr(tan._TANSteps, "end_round", end_round)
+    gen2, disc2 = _tan()
+    hist2 = train_tan(gen2, disc2, approx, real, config, seed=3, checkpoint=ckpt,
+                      progress=False)
+    for key in hist.keys():
+        if key not in ("seconds", "val_loss"):
+            assert hist2[key] == hist[key], key
+    for a, b in zip([*gen.state_dict().values(), *disc.state_dict().values()],
+                    [*gen2.state_dict().values(), *disc2.state_dict().values()], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(epochs=0), "epochs"),
+    (dict(batch_size=2.5), "batch_size"),
+    (dict(lr=0.0), "lr"),
+    (dict(lambda_charge=-1.0), "lambda_charge"),
+    (dict(lambda_match=float("nan")), "lambda_match"),
+    (dict(charge_tolerance=-0.1), "charge_tolerance"),
+    (dict(match_weights={"sizes": 1.0}), "match_weights"),
+    (dict(match_weights={"size": -1.0}), "match_weights"),
+    (dict(calibrate=1), "calibrate"),
+    (dict(ema_decay=1.0), "ema_decay"),
+])
+def test_tan_config_validates(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TANConfig(**kwargs)
 
 
 def test_readout_sets_share_the_evaluation_deposits():
@@ -261,12 +322,6 @@ def test_tail_observables_count_pixels_far_above_the_median():
     assert light.grad.sum(dim=(1, 2, 3)).min() < -1e-4
 
 
-def test_train_tan_rejects_unknown_matching_losses(frames):
-    approx, real = frames
-    with pytest.raises(ValueError, match="match_weights"):
-        train_tan(approx, real, epochs=1, match_weights={"sizes": 1.0}, progress=False)
-
-
 def test_value_histogram_and_its_log_distance():
     from cosmicbook.crayfis.tan import histogram_loss, value_histogram
 
@@ -284,9 +339,11 @@ def test_value_histogram_and_its_log_distance():
 
 def test_train_tan_records_the_matching_losses_it_uses(frames):
     approx, real = frames
-    _, _, plain = train_tan(approx, real, epochs=1, lambda_match=0.0, progress=False)
+    config = TANConfig(epochs=1)
+    plain = train_tan(*_tan(0, 16, 16), approx, real, config.replace(lambda_match=0.0),
+                      progress=False)
     assert not [k for k in plain.keys() if k.startswith("g_match_")]  # the seed deck's TAN
-    _, _, full = train_tan(approx, real, epochs=1, progress=False)
+    full = train_tan(*_tan(0, 16, 16), approx, real, config, progress=False)
     names = {"size", "charge", "pixels", "floor", "tail", "histogram"}
     assert {k for k in full.keys() if k.startswith("g_match_")} == {f"g_match_{n}" for n in names}
     assert all(np.isfinite(full[f"g_match_{n}"][0]) for n in names)

@@ -6,7 +6,7 @@ import pytest
 from cosmicbook import tes
 from cosmicbook.tes.inference import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
-SMALL = dict(iterations=2, log_every=2, batch_size=4, pretrain_steps=1, progress=False)
+SMALL = tes.GANConfig(iterations=2, log_every=2, batch_size=4, pretrain_steps=1)
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +19,9 @@ def data():
 
 def test_conditional_model_and_inference_io(data, tmp_path):
     train, monitor, flux = data
-    model, _ = tes.train_gan(train, flux, monitor=monitor, monitor_flux=np.ones(8), seed=1,
-                             **SMALL)
+    model = tes.build_crab(train, flux, seed=1)
+    tes.train_gan(model, train, flux, SMALL, monitor=monitor, monitor_flux=np.ones(8), seed=1,
+                  progress=False)
     assert model.conditional
     a = tes.generate(2, model=model, flux=0.5, seed=1)
     b = tes.generate(2, model=model, flux=2.0, seed=1)
@@ -36,7 +37,8 @@ def test_conditional_model_and_inference_io(data, tmp_path):
     assert np.array_equal(tes.generate(2, model=path, flux=0.5, seed=1), a)
     with pytest.raises(FileNotFoundError):
         tes.load_model(tmp_path / "missing.pt")
-    uncond, _ = tes.train_gan(train, seed=1, **SMALL)
+    uncond = tes.build_crab(train, seed=1)
+    tes.train_gan(uncond, train, None, SMALL, seed=1, progress=False)
     with pytest.raises(ValueError, match="unconditional"):
         uncond.generate(2, flux=1.0)
     with pytest.raises(ValueError, match="n_segments"):

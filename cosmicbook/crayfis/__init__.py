@@ -12,7 +12,9 @@ The chapter's workflow:
    :func:`fit_temperature`, :func:`weak_to_posterior` (the mixture formula) and
    :func:`estimate_fractions`, chained by :func:`weak_experiment` and
    :func:`oracle_experiment`; :func:`track_probability` with the shipped weights;
-3. the Transformation Adversarial Network: :func:`train_tan`, :func:`calibrate_adc`,
+3. the Transformation Adversarial Network: :class:`Generator` and :class:`Discriminator`,
+   trained by :func:`train_tan` as a :class:`TANConfig` says (on the book's shared adversarial
+   loop, :func:`cosmicbook.core.training.train_adversarial`), :func:`calibrate_adc`,
    :func:`transform` (its losses in :mod:`cosmicbook.crayfis.tan`);
 4. metrics: :func:`roc_auc`, :func:`reliability`, :func:`expected_calibration_error`,
    :func:`distribution_distances`, :func:`classifier_two_sample_test`, and ``plot_*``.
@@ -74,12 +76,14 @@ from cosmicbook.crayfis.readout import HiddenReadout, Readout, jpeg_like
 from cosmicbook.crayfis.tan import (
     Discriminator,
     Generator,
+    TANConfig,
     calibrate_adc,
     train_tan,
     transform,
 )
 from cosmicbook.crayfis.training import (
     Calibration,
+    ClassifierConfig,
     fit_temperature,
     predict_logits,
     sigmoid,
@@ -90,6 +94,7 @@ from cosmicbook.crayfis.weak import estimate_fractions, feasible_interval, weak_
 __all__ = [
     "C2ST",
     "Calibration",
+    "ClassifierConfig",
     "FRAME_SIZE",
     "KINDS",
     "PHONE",
@@ -106,6 +111,7 @@ __all__ = [
     "ReadoutSets",
     "Reliability",
     "Sensor",
+    "TANConfig",
     "TrackCNN",
     "WeakResult",
     "WeakTrackModel",

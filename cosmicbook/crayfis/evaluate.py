@@ -302,12 +302,21 @@ def classifier_two_sample_test(first, second, *, test_fraction: float = 0.3,
     test_fraction : float
         Fraction of each set held out for the AUC.
     epochs, channels, progress
-        Training knobs (see :func:`~cosmicbook.crayfis.training.train_classifier`).
+        The classifiers' filters (:class:`~cosmicbook.crayfis.model.TrackCNN`) and training
+        knobs (see :func:`~cosmicbook.crayfis.training.train_classifier`).
     repeats : int
         Classifiers trained, with seeds ``seed, seed + 1, ...``.
     seed : int
     """
-    from cosmicbook.crayfis.training import predict_logits, sigmoid, train_classifier
+    import torch
+
+    from cosmicbook.crayfis.model import TrackCNN
+    from cosmicbook.crayfis.training import (
+        ClassifierConfig,
+        predict_logits,
+        sigmoid,
+        train_classifier,
+    )
 
     a0 = np.asarray(first)
     b0 = np.asarray(second)
@@ -329,9 +338,11 @@ def classifier_two_sample_test(first, second, *, test_fraction: float = 0.3,
         y_train = np.r_[np.zeros(n - n_test), np.ones(n - n_test)]
         x_test = np.concatenate([a[:n_test], b[:n_test]])
         y_test = np.r_[np.zeros(n_test), np.ones(n_test)]
-        model, _ = train_classifier(x_train, y_train, x_test, y_test, channels=channels,
-                                    epochs=epochs, seed=seed + k, progress=progress,
-                                    device="cpu")
+        torch.manual_seed(seed + k)  # the initial weights
+        model = TrackCNN(channels)
+        train_classifier(model, x_train, y_train, x_test, y_test,
+                         ClassifierConfig(epochs=epochs), seed=seed + k, progress=progress,
+                         device="cpu")
         z = predict_logits(model, x_test)
         aucs.append(roc_auc(z, y_test))
         accuracies.append(float(np.mean((sigmoid(z) > 0.5) == y_test)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from cosmicbook.core.training import History
 from cosmicbook.crayfis.datasets import Mixtures
@@ -23,6 +24,7 @@ from cosmicbook.crayfis.inference import WeakTrackModel
 from cosmicbook.crayfis.model import TrackCNN
 from cosmicbook.crayfis.training import (
     Calibration,
+    ClassifierConfig,
     fit_temperature,
     predict_logits,
     sigmoid,
@@ -85,6 +87,12 @@ class OracleResult:
     ece: float
 
 
+def _network(channels: tuple[int, int, int], seed: int) -> TrackCNN:
+    """A fresh :class:`TrackCNN` whose initial weights depend only on ``seed``."""
+    torch.manual_seed(seed)
+    return TrackCNN(channels)
+
+
 def weak_experiment(train: Mixtures, val: Mixtures, test: Mixtures, *, epochs: int = 8,
                     batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
                     channels: tuple[int, int, int] = (8, 16, 32), quantile: float = 0.15,
@@ -99,17 +107,19 @@ def weak_experiment(train: Mixtures, val: Mixtures, test: Mixtures, *, epochs: i
         and ``b`` (only their weak labels are used); test mixtures (truth used to evaluate).
         The formula uses ``train.a`` and ``train.b`` as the known fractions.
     epochs, batch_size, lr, seed, channels, checkpoint, progress
-        See :func:`~cosmicbook.crayfis.training.train_classifier`.
+        The :class:`~cosmicbook.crayfis.model.TrackCNN`'s ``channels`` (its initial weights
+        drawn after ``torch.manual_seed(seed)``) and the settings of
+        :func:`~cosmicbook.crayfis.training.train_classifier`.
     quantile : float
         Ends of the held-out scores used by :func:`estimate_fractions` (the pooled track and
         noise fractions must both exceed it).
     calibration : {"isotonic", "temperature"}
         How ``f`` is calibrated on the held-out mixtures (:class:`Calibration`).
     """
-    net, hist = train_classifier(train.frames, train.in_d1, val.frames, val.in_d1,
-                                 channels=channels, epochs=epochs, batch_size=batch_size,
-                                 lr=lr, seed=seed, checkpoint=checkpoint, progress=progress,
-                                 device="cpu")
+    net = _network(channels, seed)
+    hist = train_classifier(net, train.frames, train.in_d1, val.frames, val.in_d1,
+                            ClassifierConfig(epochs=epochs, batch_size=batch_size, lr=lr),
+                            seed=seed, checkpoint=checkpoint, progress=progress, device="cpu")
     z_val = predict_logits(net, val.frames)
     calib = Calibration.fit(z_val, val.in_d1, calibration)
     a_est, b_est = estimate_fractions(z_val, val.in_d1, quantile=quantile)
@@ -135,10 +145,10 @@ def oracle_experiment(train: Mixtures, val: Mixtures, test: Mixtures, *, epochs:
                       progress: bool | None = None) -> OracleResult:
     """The fully supervised reference: same frames and network, truth labels (track or not),
     temperature-calibrated on the held-out frames' truth."""
-    net, hist = train_classifier(train.frames, train.is_track, val.frames, val.is_track,
-                                 channels=channels, epochs=epochs, batch_size=batch_size,
-                                 lr=lr, seed=seed, checkpoint=checkpoint, progress=progress,
-                                 device="cpu")
+    net = _network(channels, seed)
+    hist = train_classifier(net, train.frames, train.is_track, val.frames, val.is_track,
+                            ClassifierConfig(epochs=epochs, batch_size=batch_size, lr=lr),
+                            seed=seed, checkpoint=checkpoint, progress=progress, device="cpu")
     temperature = fit_temperature(predict_logits(net, val.frames), val.is_track)
     prob = sigmoid(predict_logits(net, test.frames) / temperature)
     return OracleResult(net, hist, prob, roc_auc(prob, test.is_track),

@@ -49,15 +49,25 @@ Real and approximate frames come from *different* interaction draws (unpaired tr
 from __future__ import annotations
 
 import math
-import time
+import numbers
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cosmicbook.core.progress import progress as _progress
-from cosmicbook.core.training import Checkpoint, History, update_average
+from cosmicbook.core.device import get_device
+from cosmicbook.core.training import (
+    AdversarialSchedule,
+    AdversarialSteps,
+    Checkpoint,
+    History,
+    OptimizerPair,
+    train_adversarial,
+)
 from cosmicbook.crayfis.evaluate import brightest_cluster, cluster_features
 from cosmicbook.crayfis.model import INPUT_SCALE
 
@@ -65,7 +75,7 @@ __all__ = ["ADU_SCALE", "FLOOR_LEVELS", "MATCH_WEIGHTS", "SIGNAL_THRESHOLD", "TA
            "Discriminator", "Generator", "calibrate_adc", "constraint_losses", "floor_loss",
            "floor_observables", "frame_observables", "histogram_loss", "matching_losses",
            "quantile_w1", "reference_observables", "tail_loss", "tail_observables",
-           "train_tan", "transform", "value_histogram"]
+           "TANConfig", "train_tan", "transform", "value_histogram"]
 
 #: Default weights of the distribution-matching losses in :func:`train_tan`.
 MATCH_WEIGHTS = {"size": 2.0, "charge": 1.0, "pixels": 2.0, "floor": 1.0, "tail": 3.0,
@@ -161,7 +171,7 @@ class Generator(nn.Module):
                      generator: torch.Generator | None = None) -> torch.Tensor:
         """Gaussian noise ``z`` for frames ``adu`` of shape ``(batch, 1, h, w)``."""
         shape = (adu.shape[0], self.noise_channels, *adu.shape[2:])
-        return torch.randn(shape, generator=generator)
+        return torch.randn(shape, generator=generator).to(adu.device)
 
     def config(self) -> dict:
         """Constructor arguments."""
@@ -320,7 +330,8 @@ def quantile_w1(sample: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"need two non-empty 1-D samples, got {tuple(sample.shape)} and "
                          f"{tuple(reference.shape)}")
     ref = torch.sort(reference).values
-    pos = ((torch.arange(len(sample)) + 0.5) / len(sample) * len(ref)).long()
+    pos = ((torch.arange(len(sample), device=ref.device) + 0.5) / len(sample)
+           * len(ref)).long()
     return (torch.sort(sample).values - ref[pos].detach()).abs().mean()
 
 
@@ -380,7 +391,7 @@ def matching_losses(fake: torch.Tensor, real: torch.Tensor,
     if reference is None:
         reference = reference_observables(real[:, 0].detach().cpu().numpy(), threshold)
     size_f, charge_f = frame_observables(fake, threshold, temperature)
-    q = torch.linspace(0.0, 1.0, int(pixel_quantiles))
+    q = torch.linspace(0.0, 1.0, int(pixel_quantiles), device=fake.device)
     pixels = (torch.quantile(fake.flatten()[::pixel_stride], q)
               - torch.quantile(real.flatten()[::pixel_stride], q).detach()).abs().mean()
     return (quantile_w1(size_f, reference[0]) / 4.0,
@@ -416,7 +427,7 @@ def floor_observables(values: torch.Tensor, levels=FLOOR_LEVELS,
     -------
     torch.Tensor, shape (batch, len(levels))
     """
-    lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
+    lv = torch.as_tensor(levels, dtype=values.dtype, device=values.device).view(1, -1, 1, 1)
     return _step(lv - values, temperature).mean(dim=(2, 3))
 
 
@@ -452,7 +463,7 @@ def value_histogram(values: torch.Tensor, n_bins: int = 16,
     With ``temperature > 0`` the bins have soft (sigmoid) edges at the half-integers, for a
     gradient through values before rounding.
     """
-    edges = torch.arange(n_bins, dtype=values.dtype) - 0.5
+    edges = torch.arange(n_bins, dtype=values.dtype, device=values.device) - 0.5
     above = _step(values.reshape(-1, 1) - edges, temperature)
     above = torch.cat([above, torch.zeros_like(above[:, :1])], dim=1)
     return (above[:, :-1] - above[:, 1:]).mean(dim=0)
@@ -506,7 +517,7 @@ def tail_observables(values: torch.Tensor, levels=TAIL_LEVELS,
     rounded = torch.round(values.detach())
     med = rounded.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
     isolated = (_neighbour_max(rounded) - med <= isolation).to(values.dtype)
-    lv = torch.as_tensor(levels, dtype=values.dtype).view(1, -1, 1, 1)
+    lv = torch.as_tensor(levels, dtype=values.dtype, device=values.device).view(1, -1, 1, 1)
     return torch.log1p((_step(values - med - lv, temperature) * isolated).sum(dim=(2, 3)))
 
 
@@ -530,140 +541,288 @@ def _as_tensor(frames) -> torch.Tensor:
     return torch.from_numpy(x[:, None].copy())
 
 
-def train_tan(approx, real, *, epochs: int = 6, batch_size: int = 32, lr: float = 1e-3,
-              hidden: int = 16, layers: int = 3, noise_channels: int = 1, d_hidden: int = 16,
-              lambda_charge: float = 10.0, lambda_position: float = 1.0,
-              charge_tolerance: float = 0.5, lambda_match: float = 1.0,
-              match_weights: dict[str, float] | None = None, calibrate: bool = True,
-              ema_decay: float = 0.99, seed: int = 0, checkpoint=None, progress: bool | None = None
-              ) -> tuple[Generator, Discriminator, History]:
-    """Train a TAN on unpaired approximate and real frames (CPU or wherever torch runs).
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
 
-    Per batch: one discriminator step (BCE of both heads, real vs transformed), then one
-    generator step (non-saturating adversarial loss + ``lambda_charge`` x charge +
-    ``lambda_position`` x position constraint, see :func:`constraint_losses`, +
-    ``lambda_match`` x the weighted sum of the distribution-matching losses: the three
-    :func:`matching_losses` (brightest-cluster size and charge against those of *all* the real
-    training frames, pixel values against the batch's real frames) and the noise-floor losses
-    :func:`floor_loss`, :func:`tail_loss` and :func:`histogram_loss` against all the real
-    training frames). Adam with ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate
-    to 0 over all steps. The generator returned is an exponential moving average of the
-    trained one (``ema_decay`` per step), which smooths out the oscillations of adversarial
-    training, and with ``calibrate`` its ADC levels are then fitted to the training frames
-    (:func:`calibrate_adc`).
-    The history records per epoch the mean losses and the discriminator's accuracy; a
-    ``checkpoint`` (a :class:`~cosmicbook.core.training.Checkpoint`) is written after every
-    epoch and a re-run resumes from it.
+
+def _non_negative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class TANConfig:
+    """How a TAN is trained (:func:`train_tan`); the architecture is the caller's
+    :class:`Generator` and :class:`Discriminator`.
 
     Parameters
     ----------
+    epochs : int
+        Passes over the approximate training frames (one history row and checkpoint each).
+    batch_size : int
+        Frames per update (approximate and real alike).
+    lr : float
+        Peak learning rate of both Adam optimizers (betas 0.5, 0.9), decayed to 0 along a
+        cosine over all the updates of the run.
+    lambda_charge, lambda_position : float
+        Weights of the two constraints of :func:`constraint_losses`.
+    charge_tolerance : float
+        Relative change of a track's charge allowed without penalty (0.5: 50%).
+    lambda_match : float
+        Weight of the distribution-matching losses (0: the adversarial loss and the
+        constraints only, the seed deck's TAN).
+    match_weights : dict, optional
+        Relative weights of the matching losses by name, ``"size"``, ``"charge"``,
+        ``"pixels"``, ``"floor"``, ``"tail"``, ``"histogram"`` (a name left out weighs 0);
+        ``None`` takes :data:`MATCH_WEIGHTS`.
+    calibrate : bool
+        Fit the trained generator's ADC levels to the real training frames
+        (:func:`calibrate_adc`).
+    ema_decay : float
+        Decay in [0, 1) of the moving average of the generator's weights, updated after every
+        generator step; the generator ends with the averaged weights (0: the last iterate).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``epochs``, ``batch_size`` or ``lr``, negative weights or
+        tolerance, unknown matching-loss names, or ``ema_decay`` outside [0, 1).
+    """
+
+    epochs: int = 6
+    batch_size: int = 32
+    lr: float = 1e-3
+    lambda_charge: float = 10.0
+    lambda_position: float = 1.0
+    charge_tolerance: float = 0.5
+    lambda_match: float = 1.0
+    match_weights: dict[str, float] | None = None
+    calibrate: bool = True
+    ema_decay: float = 0.99
+
+    def __post_init__(self):
+        _positive_int(self.epochs, "epochs")
+        _positive_int(self.batch_size, "batch_size")
+        if _non_negative(self.lr, "lr") == 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        for name in ("lambda_charge", "lambda_position", "charge_tolerance", "lambda_match"):
+            _non_negative(getattr(self, name), name)
+        weights = {} if self.match_weights is None else self.match_weights
+        if not isinstance(weights, dict) or set(weights) - set(MATCH_WEIGHTS) or any(
+                isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w)
+                or w < 0 for w in weights.values()):
+            raise ValueError(f"match_weights must map some of {sorted(MATCH_WEIGHTS)} to "
+                             f"non-negative weights, got {self.match_weights!r}")
+        if not isinstance(self.calibrate, bool):
+            raise ValueError(f"calibrate must be a bool, got {self.calibrate!r}")
+        if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, numbers.Real) \
+                or not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay!r}")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The matching losses' relative weights (:data:`MATCH_WEIGHTS` when not given)."""
+        return dict(MATCH_WEIGHTS) if self.match_weights is None else dict(self.match_weights)
+
+    def replace(self, **changes) -> TANConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class _TANPair(nn.Module):
+    """Generator and discriminator as one module (what :func:`train_adversarial` saves)."""
+
+    def __init__(self, generator: Generator, discriminator: Discriminator):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+
+
+class _TANSteps(AdversarialSteps):
+    """The TAN's updates. An epoch is one round: it re-seeds its random generator with
+    ``seed * 1000 + epoch``, shuffles the approximate frames and cycles through shuffled real
+    ones. One iteration transforms a batch once: :meth:`critic_step` sets the (cosine)
+    learning rate, draws the batch and the noise, transforms and updates the discriminator;
+    :meth:`generator_step` updates the generator on the same transformed batch (so
+    ``n_critic`` is 1)."""
+
+    def __init__(self, model: _TANPair, xa: torch.Tensor, xr: torch.Tensor, config: TANConfig,
+                 optimizers: OptimizerPair, seed: int, n_batches: int, references):
+        self.model, self.xa, self.xr, self.config = model, xa, xr, config
+        self.optimizers, self.seed, self.n_batches = optimizers, seed, n_batches
+        self.references = references
+        self.weights = config.weights
+        self.total = config.epochs * n_batches
+
+    def begin_round(self, round: int) -> None:
+        self.round, self.i, self.sums = round, 0, {}
+        self.rng = torch.Generator().manual_seed(self.seed * 1000 + round)
+        self.order_a = torch.randperm(len(self.xa), generator=self.rng)
+        self.order_r = torch.randperm(len(self.xr), generator=self.rng)
+
+    def critic_step(self) -> None:
+        cfg, gen, disc = self.config, self.model.generator, self.model.discriminator
+        i, size = self.i, cfg.batch_size
+        step = (self.round - 1) * self.n_batches + i
+        for opt in (self.optimizers.generator, self.optimizers.discriminator):
+            opt.param_groups[0]["lr"] = 0.5 * cfg.lr * (1 + math.cos(math.pi * step / self.total))
+        a = self.xa[self.order_a[i * size:(i + 1) * size]]
+        idx = torch.arange(i * size, i * size + len(a)) % len(self.xr)
+        r = self.xr[self.order_r[idx]]
+        resp = gen.response(a, gen.sample_noise(a, self.rng))
+        fake = gen.quantize(resp)
+        d_real, d_fake = disc(r), disc(fake.detach())
+        loss_d = _d_loss(d_real, True) + _d_loss(d_fake, False)
+        opt_d = self.optimizers.discriminator
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        self.batch = (a, r, resp, fake, loss_d, d_real, d_fake)
+
+    def generator_step(self) -> None:
+        cfg, disc = self.config, self.model.discriminator
+        a, r, resp, fake, loss_d, d_real, d_fake = self.batch
+        adv = _d_loss(disc(fake), True)
+        charge, position = constraint_losses(a, fake, cfg.charge_tolerance)
+        loss_g = adv + cfg.lambda_charge * charge + cfg.lambda_position * position
+        terms: dict[str, torch.Tensor] = {}
+        if cfg.lambda_match > 0:  # (0: exactly the adversarial TAN of the seed deck)
+            reference, floor_ref, tail_ref, hist_ref = self.references
+            weights = self.weights
+            terms = dict(zip(("size", "charge", "pixels"),
+                             matching_losses(fake, r, reference), strict=True))
+            if weights.get("floor", 0) > 0:
+                terms["floor"] = floor_loss(resp, floor_ref)
+            if weights.get("tail", 0) > 0:
+                terms["tail"] = tail_loss(resp, tail_ref)
+            if weights.get("histogram", 0) > 0:
+                terms["histogram"] = histogram_loss(resp, hist_ref)
+            loss_g = loss_g + cfg.lambda_match * sum(weights.get(k, 0.0) * v
+                                                     for k, v in terms.items())
+        opt_g = self.optimizers.generator
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
+        record = {"d_loss": loss_d, "g_adversarial": adv, "g_charge": charge,
+                  "g_position": position, "d_accuracy": acc,
+                  **{f"g_match_{k}": v for k, v in terms.items()}}
+        for k, v in record.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v.item() / self.n_batches
+        self.batch = None
+        self.i += 1
+
+    def end_round(self, round: int, shown: nn.Module) -> dict[str, Any]:
+        sums = self.sums
+        return {"train_loss": sums["d_loss"] + sums["g_adversarial"],
+                "lr": self.optimizers.generator.param_groups[0]["lr"], **sums}
+
+
+def train_tan(generator: Generator, discriminator: Discriminator, approx, real,
+              config: TANConfig | None = None, *, seed: int = 0,
+              checkpoint: str | Path | Checkpoint | None = None, resume: bool = True,
+              device: str | torch.device | None = "cpu",
+              progress: bool | None = None) -> History:
+    """Train a TAN on unpaired approximate and real frames.
+
+    Runs on :func:`cosmicbook.core.training.train_adversarial`, one round per epoch. Per
+    batch: one discriminator step (BCE of both heads, real vs transformed), then one
+    generator step on the same transformed batch (non-saturating adversarial loss +
+    ``lambda_charge`` x charge + ``lambda_position`` x position constraint, see
+    :func:`constraint_losses`, + ``lambda_match`` x the weighted sum of the
+    distribution-matching losses: the three :func:`matching_losses` (brightest-cluster size
+    and charge against those of *all* the real training frames, pixel values against the
+    batch's real frames) and the noise-floor losses :func:`floor_loss`, :func:`tail_loss` and
+    :func:`histogram_loss` against all the real training frames). Adam with
+    ``betas=(0.5, 0.9)`` and a cosine decay of the learning rate to 0 over all steps. The
+    generator ends with an exponential moving average of its weights (``config.ema_decay``
+    per step), which smooths out the oscillations of adversarial training, and with
+    ``config.calibrate`` its ADC levels are then fitted to the training frames
+    (:func:`calibrate_adc`).
+
+    Parameters
+    ----------
+    generator : Generator
+        Trained in place (its initial weights are the caller's: seed torch before building
+        it, e.g. ``torch.manual_seed(seed); Generator(hidden=16)``); ends in eval mode.
+    discriminator : Discriminator
+        Trained in place; ends in eval mode.
     approx, real : array_like, shape (n, h, w) and (m, h, w)
         Frames (ADU) from the approximate readout and from the real phone; an epoch runs over
-        ``approx`` once, with real frames drawn in a shuffled cycle.
-    hidden, layers, noise_channels : int
-        The :class:`Generator`'s; ``d_hidden`` the :class:`Discriminator`'s width.
-    lambda_match : float
-        Weight of the distribution-matching losses (0: adversarial loss and constraints only,
-        the seed deck's TAN).
-    match_weights : dict, optional
-        Relative weights of the matching losses, by name: ``"size"``, ``"charge"``,
-        ``"pixels"``, ``"floor"``, ``"tail"``, ``"histogram"`` (a name left out weighs 0);
-        default :data:`MATCH_WEIGHTS`.
+        ``approx`` once (``max(n // batch_size, 1)`` updates), with real frames drawn in a
+        shuffled cycle.
+    config : TANConfig, optional
+        The training settings (default ``TANConfig()``).
+    seed : int
+        Seeds the shuffling and the generator's noise (epoch ``e`` draws from
+        ``seed * 1000 + e``) and the noise of the ADC calibration.
+    checkpoint : path or Checkpoint, optional
+        Written after every epoch; with ``resume`` an existing one is continued (or, when
+        complete, only loaded). One written with other settings, another seed, another
+        generator or other training data sizes is an error.
+    resume : bool
+        Continue from ``checkpoint`` when it exists (``False`` starts over).
+    device : str, torch.device or None
+        Where to train (:func:`~cosmicbook.core.device.get_device`); the networks stay there.
+    progress : bool or None
+        A progress bar over epochs; ``None`` follows ``COSMICBOOK_PROGRESS``.
 
     Returns
     -------
-    (Generator, Discriminator, History)
-        The averaged generator, the discriminator and the per-epoch record.
+    History
+        Per epoch: ``train_loss`` (``d_loss + g_adversarial``), ``lr`` (of the epoch's last
+        update), and the epoch means of ``d_loss``, ``g_adversarial``, ``g_charge``,
+        ``g_position``, ``d_accuracy`` (on the frame head) and one ``g_match_<name>`` per
+        matching loss used.
+
+    Raises
+    ------
+    ValueError
+        For frames that are not finite non-negative ADU of shape (n, h, w), approximate and
+        real frames of different sizes, a ``config`` that is not a :class:`TANConfig`, networks
+        that are not a TAN's, or a checkpoint written with other settings.
     """
+    config = TANConfig() if config is None else config
+    if not isinstance(config, TANConfig):
+        raise ValueError(f"config must be a TANConfig, got {type(config).__name__}")
+    if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
+        raise ValueError(f"expected a crayfis.tan Generator and Discriminator, got "
+                         f"{type(generator).__name__} and {type(discriminator).__name__}")
     xa, xr = _as_tensor(approx), _as_tensor(real)
     if xa.shape[1:] != xr.shape[1:]:
         raise ValueError(f"approximate and real frames differ in size: {tuple(xa.shape)} and "
                          f"{tuple(xr.shape)}")
-    torch.manual_seed(seed)
-    gen, disc = Generator(hidden, layers, noise_channels), Discriminator(d_hidden)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9))
-    history, start = History(), 0
-    ckpt = Checkpoint(checkpoint) if checkpoint is not None else None
-    if ckpt is not None and ckpt.exists():
-        state = ckpt.load(gen, opt_g)
-        disc.load_state_dict(state["extra"]["disc"])
-        opt_d.load_state_dict(state["extra"]["opt_d"])
-        history, start = state["history"], state["epoch"]
-    n_batches = max(len(xa) // batch_size, 1)
-    weights = dict(MATCH_WEIGHTS) if match_weights is None else dict(match_weights)
-    if set(weights) - set(MATCH_WEIGHTS) or min(weights.values(), default=0) < 0:
-        raise ValueError(f"match_weights must map some of {sorted(MATCH_WEIGHTS)} to "
-                         f"non-negative weights, got {match_weights!r}")
-    if lambda_match > 0:  # statistics of all the real training frames, computed once
-        reference = reference_observables(xr[:, 0].numpy())
-        floor_ref, tail_ref, hist_ref = (floor_observables(xr), tail_observables(xr),
-                                         value_histogram(xr))
-    total = epochs * n_batches
-    ema = Generator(hidden, layers, noise_channels)
-    ema.load_state_dict(gen.state_dict())
-    if ckpt is not None and ckpt.exists():
-        ema.load_state_dict(state["extra"]["ema"])
-    for epoch in range(start + 1, epochs + 1):
-        t0 = time.perf_counter()
-        g = torch.Generator().manual_seed(seed * 1000 + epoch)
-        order_a = torch.randperm(len(xa), generator=g)
-        order_r = torch.randperm(len(xr), generator=g)
-        sums: dict[str, float] = {}
-        gen.train()
-        disc.train()
-        for i in _progress(range(n_batches), enabled=progress, desc=f"TAN epoch {epoch}",
-                           leave=False):
-            step = (epoch - 1) * n_batches + i
-            for opt in (opt_g, opt_d):  # cosine decay of the learning rate over all steps
-                opt.param_groups[0]["lr"] = 0.5 * lr * (1 + math.cos(math.pi * step / total))
-            a = xa[order_a[i * batch_size:(i + 1) * batch_size]]
-            idx = torch.arange(i * batch_size, i * batch_size + len(a)) % len(xr)
-            r = xr[order_r[idx]]
-            resp = gen.response(a, gen.sample_noise(a, g))
-            fake = gen.quantize(resp)
-            d_real, d_fake = disc(r), disc(fake.detach())
-            loss_d = _d_loss(d_real, True) + _d_loss(d_fake, False)
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            adv = _d_loss(disc(fake), True)
-            charge, position = constraint_losses(a, fake, charge_tolerance)
-            loss_g = adv + lambda_charge * charge + lambda_position * position
-            terms: dict[str, torch.Tensor] = {}
-            if lambda_match > 0:  # (0: exactly the adversarial TAN of the seed deck)
-                terms = dict(zip(("size", "charge", "pixels"),
-                                 matching_losses(fake, r, reference), strict=True))
-                if weights.get("floor", 0) > 0:
-                    terms["floor"] = floor_loss(resp, floor_ref)
-                if weights.get("tail", 0) > 0:
-                    terms["tail"] = tail_loss(resp, tail_ref)
-                if weights.get("histogram", 0) > 0:
-                    terms["histogram"] = histogram_loss(resp, hist_ref)
-                loss_g = loss_g + lambda_match * sum(weights.get(k, 0.0) * v
-                                                     for k, v in terms.items())
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-            update_average(ema, gen, ema_decay)
-            acc = 0.5 * ((d_real[0] > 0).float().mean() + (d_fake[0] < 0).float().mean())
-            record = {"d_loss": loss_d, "g_adversarial": adv, "g_charge": charge,
-                      "g_position": position, "d_accuracy": acc,
-                      **{f"g_match_{k}": v for k, v in terms.items()}}
-            for k, v in record.items():
-                sums[k] = sums.get(k, 0.0) + v.item() / n_batches
-        history.append(epoch, train_loss=sums["d_loss"] + sums["g_adversarial"],
-                       lr=opt_g.param_groups[0]["lr"], seconds=time.perf_counter() - t0,
-                       **sums)
-        if ckpt is not None:
-            ckpt.save(gen, opt_g, epoch=epoch, history=history,
-                      extra={"disc": disc.state_dict(), "opt_d": opt_d.state_dict(),
-                             "ema": ema.state_dict()})
-    ema.eval()
-    disc.eval()
-    if calibrate:
-        calibrate_adc(ema, xa[:, 0], xr[:, 0], seed=seed)
-    return ema, disc, history
+    dev = get_device(device)
+    references = None
+    if config.lambda_match > 0:  # statistics of all the real training frames, computed once
+        references = (tuple(t.to(dev) for t in reference_observables(xr[:, 0].numpy())),
+                      floor_observables(xr).to(dev), tail_observables(xr).to(dev),
+                      value_histogram(xr).to(dev))
+    model = _TANPair(generator, discriminator).to(dev)
+    xa, xr = xa.to(dev), xr.to(dev)
+    optimizers = OptimizerPair(
+        torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.9)),
+        torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.9)))
+    n_batches = max(len(xa) // config.batch_size, 1)
+    steps = _TANSteps(model, xa, xr, config, optimizers, seed, n_batches, references)
+    schedule = AdversarialSchedule(rounds=config.epochs, steps_per_round=n_batches,
+                                   ema_decay=config.ema_decay)
+    meta = {"training": config.as_dict(), "seed": seed, "generator": generator.config(),
+            "frames": [len(xa), len(xr), *xa.shape[2:]]}
+    history = train_adversarial(steps, schedule, optimizers,
+                                checkpoint=None if checkpoint is None else Checkpoint(checkpoint),
+                                meta=meta, resume=resume, progress=progress, desc="TAN")
+    model.eval()
+    if config.calibrate:
+        calibrate_adc(generator, xa[:, 0].cpu(), xr[:, 0].cpu(), seed=seed)
+    return history
 
 
 def _apply(generator: Generator, x: torch.Tensor, seed: int, batch_size: int,
@@ -674,10 +833,12 @@ def _apply(generator: Generator, x: torch.Tensor, seed: int, batch_size: int,
     was = generator.training
     generator.eval()
     out = []
+    device = generator.adc_levels.device
     with torch.no_grad():
         for a in torch.split(x, batch_size):
+            a = a.to(device)
             resp = generator.response(a, generator.sample_noise(a, g))
-            out.append(generator.quantize(resp) if quantize else resp)
+            out.append((generator.quantize(resp) if quantize else resp).cpu())
     generator.train(was)
     return torch.cat(out)
 

@@ -1,14 +1,18 @@
 """Training the frame classifiers with :func:`cosmicbook.core.training.fit`, and calibrating them.
 
-:func:`train_classifier` trains a :class:`~cosmicbook.crayfis.model.TrackCNN` with binary
-cross-entropy for any binary labels: D1 vs D2 (the weak classifier), track vs noise (the oracle)
-or real vs generated frames (the two-sample test). :func:`fit_temperature` rescales its logits
-on held-out data so that the probabilities are calibrated (temperature scaling), which the
-mixture formula needs; :class:`Calibration` also offers isotonic regression.
+:func:`train_classifier` trains a :class:`~cosmicbook.crayfis.model.TrackCNN` built by the caller
+in place (settings in a :class:`ClassifierConfig`) with binary cross-entropy for any binary
+labels: D1 vs D2 (the weak classifier), track vs noise (the oracle) or real vs generated frames
+(the two-sample test). :func:`fit_temperature` rescales its logits on held-out data so that the
+probabilities are calibrated (temperature scaling), which the mixture formula needs;
+:class:`Calibration` also offers isotonic regression.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +22,11 @@ from scipy.optimize import isotonic_regression, minimize_scalar
 from torch.utils.data import DataLoader, TensorDataset
 
 from cosmicbook.core.stats import roc_auc
-from cosmicbook.core.training import History, fit, predict
+from cosmicbook.core.training import Checkpoint, History, fit, predict
 from cosmicbook.crayfis.model import TrackCNN, to_input
 
-__all__ = ["Calibration", "fit_temperature", "predict_logits", "sigmoid", "train_classifier"]
+__all__ = ["Calibration", "ClassifierConfig", "fit_temperature", "predict_logits", "sigmoid",
+           "train_classifier"]
 
 
 def sigmoid(z) -> np.ndarray:
@@ -42,47 +47,84 @@ def _check_xy(frames, labels, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.float32)
 
 
-def train_classifier(frames, labels, val_frames, val_labels, *,
-                     channels: tuple[int, int, int] = (8, 16, 32), epochs: int = 8,
-                     batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-                     checkpoint=None, device=None,
-                     progress: bool | None = None) -> tuple[TrackCNN, History]:
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """How :func:`train_classifier` trains (the chapter's settings by default).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training frames; the learning rate decays to 0 over them (cosine).
+    batch_size : int
+        Frames per Adam step.
+    lr : float
+        Adam's initial learning rate.
+    """
+
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 2e-3
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
+                math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
+
+
+def train_classifier(model: TrackCNN, frames, labels, val_frames, val_labels,
+                     config: ClassifierConfig | None = None, *, seed: int = 0,
+                     checkpoint: str | os.PathLike | Checkpoint | None = None,
+                     resume: bool = True, device: str | torch.device | None = None,
+                     progress: bool | None = None) -> History:
     """Train a :class:`TrackCNN` to predict ``labels`` from 8-bit frames.
 
     Adam with a cosine decay of the learning rate, binary cross-entropy; the history holds the
-    validation loss and AUC of every epoch. A re-run with the same ``checkpoint`` resumes (or
-    returns at once when finished).
+    validation loss and AUC of every epoch.
 
     Parameters
     ----------
+    model : TrackCNN
+        Trained in place; on the CPU and in eval mode on return.
     frames : array_like, shape (n, h, w)
         ADC values (0-255).
     labels : array_like of 0/1, shape (n,)
     val_frames, val_labels : array_like
         Held-out frames and labels (validation loss and AUC).
-    channels : tuple of int
-        Filters of the three convolutions of :class:`TrackCNN`.
-    epochs, batch_size, lr : int, int, float
+    config : ClassifierConfig, optional
+        Epochs, batch size and learning rate (default ``ClassifierConfig()``).
     seed : int
-        Seeds the initial weights and the shuffling.
+        Seeds the shuffling of every epoch (``fit(seed=...)``); the initial weights are the
+        caller's (``torch.manual_seed(seed)`` before building the model).
     checkpoint : str or Path, optional
-        Checkpoint file for :func:`~cosmicbook.core.training.fit`.
+        Checkpoint file for :func:`~cosmicbook.core.training.fit`; with ``resume=True`` a
+        re-run resumes (or returns at once when finished).
+    resume : bool
+        False ignores (and overwrites) an existing checkpoint.
     device : str, optional
     progress : bool, optional
 
     Returns
     -------
-    (TrackCNN, History)
+    History
     """
+    if not isinstance(model, TrackCNN):
+        raise TypeError(f"model must be a cosmicbook.crayfis.TrackCNN, got "
+                        f"{type(model).__name__}")
+    config = ClassifierConfig() if config is None else config
+    if not isinstance(config, ClassifierConfig):
+        raise TypeError(f"config must be a ClassifierConfig, got {type(config).__name__}")
     x, y = _check_xy(frames, labels, "frames")
     xv, yv = _check_xy(val_frames, val_labels, "val_frames")
-    torch.manual_seed(seed)
-    model = TrackCNN(channels)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     gen = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
-                              batch_size=batch_size, shuffle=True, generator=gen)
+                              batch_size=config.batch_size, shuffle=True, generator=gen)
     val_loader = DataLoader(TensorDataset(torch.from_numpy(xv), torch.from_numpy(yv)),
                             batch_size=1024)
 
@@ -91,11 +133,11 @@ def train_classifier(frames, labels, val_frames, val_labels, *,
         return roc_auc(logits, yv)
 
     history = fit(model, train_loader, F.binary_cross_entropy_with_logits, opt,
-                  epochs=epochs, val_loader=val_loader, scheduler=sched, device=device,
-                  checkpoint=checkpoint, metrics={"val_auc": auc}, progress=progress,
-                  seed=seed)
+                  epochs=config.epochs, val_loader=val_loader, scheduler=sched, device=device,
+                  checkpoint=checkpoint, resume=resume, metrics={"val_auc": auc},
+                  progress=progress, seed=seed)
     model.cpu().eval()
-    return model, history
+    return history
 
 
 def predict_logits(model: TrackCNN, frames, batch_size: int = 1024) -> np.ndarray:

@@ -10,9 +10,12 @@ The chapter's workflow (``notebooks/05_crab``):
    bolometers jointly, optionally conditional on the cosmic-ray flux (:class:`FiLM` at every
    upsampling stage) and ending in learned Gaussian noise (:class:`WhiteNoise`,
    :class:`RedNoise`);
-3. :func:`train_gan` -- discriminator pre-training then joint training, with the BCE loss
-   (label smoothing, synthetic weighting) or WGAN-GP, SGD or Adam for the discriminator, a
-   mode-collapse diagnostic and exact resumes; :class:`CRAB` holds a trained pair;
+3. :func:`build_crab` builds a :class:`CRAB` (generator and discriminator, architecture in a
+   :class:`CRABConfig`) sized for its training data; :func:`train_gan` trains it as a
+   :class:`GANConfig` says -- discriminator pre-training then joint training, with the BCE
+   loss (label smoothing, synthetic weighting) or WGAN-GP, SGD or Adam for the
+   discriminator, a mode-collapse diagnostic and exact resumes (on the book's shared
+   adversarial loop, :func:`cosmicbook.core.training.train_adversarial`);
 4. :func:`generate` -- TOD from the GAN (shipped weights when ``model=None``);
 5. the metrics of :mod:`cosmicbook.tes.metrics`, :func:`compare_tod` (all of them at once, the
    issue's acceptance criteria) and :func:`seed_table`, and the ``plot_*`` figures.
@@ -49,14 +52,19 @@ from cosmicbook.tes.metrics import (
     white_noise_covariance,
 )
 from cosmicbook.tes.model import (
+    CRAB,
     SEED_PARAMETERS,
     ChannelLayerNorm,
+    CRABConfig,
     Discriminator,
     FiLM,
     Generator,
     RedNoise,
     WhiteNoise,
+    build_crab,
+    compress,
     count_parameters,
+    expand,
 )
 from cosmicbook.tes.plotting import (
     plot_amplitudes,
@@ -79,12 +87,10 @@ from cosmicbook.tes.simulate import (
     simulate_tod,
 )
 from cosmicbook.tes.training import (
-    CRAB,
     LOSSES,
     OPTIMIZERS,
     STAT_LOSSES,
-    compress,
-    expand,
+    GANConfig,
     stat_losses,
     train_gan,
 )
@@ -100,14 +106,17 @@ __all__ = [
     "SEED_PARAMETERS",
     "STAT_LOSSES",
     "AmplitudeComparison",
+    "CRABConfig",
     "ChannelLayerNorm",
     "Discriminator",
     "FiLM",
+    "GANConfig",
     "Generator",
     "RedNoise",
     "TODComparison",
     "TODConfig",
     "WhiteNoise",
+    "build_crab",
     "check_tod",
     "compare_amplitudes",
     "compare_tod",

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cosmicbook.core.weights import load_weights, save_weights
-from cosmicbook.tes.training import CRAB
+from cosmicbook.tes.model import CRAB
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "generate", "load_model", "save_model"]
 
@@ -31,7 +31,7 @@ def save_model(model: CRAB, path: str | Path, **metadata) -> Path:
 
 
 def load_model(path: str | Path | None = None) -> CRAB:
-    """Load a :class:`~cosmicbook.tes.training.CRAB` written by :func:`save_model`.
+    """Load a :class:`~cosmicbook.tes.model.CRAB` written by :func:`save_model`.
 
     Parameters
     ----------

@@ -32,15 +32,19 @@ is a fixed affine map from unit scale to the training data's mean and standard d
 from __future__ import annotations
 
 import math
+import numbers
+from dataclasses import asdict, dataclass, fields, replace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SEED_PARAMETERS", "ChannelLayerNorm", "Discriminator", "FiLM", "Generator",
-           "NoiseInjection", "RedNoise", "WhiteNoise",
-           "SameConv1d",
-           "SameTranspose1d", "count_parameters"]
+from cosmicbook.tes.metrics import check_tod, white_noise_covariance
+
+__all__ = ["CRAB", "SEED_PARAMETERS", "CRABConfig", "ChannelLayerNorm", "Discriminator", "FiLM",
+           "Generator", "NoiseInjection", "RedNoise", "WhiteNoise", "SameConv1d",
+           "SameTranspose1d", "build_crab", "compress", "count_parameters", "expand"]
 
 #: Trainable parameters of the seed deck's one-bolometer networks.
 SEED_PARAMETERS: dict[str, int] = {"generator": 33766, "discriminator": 10785}
@@ -272,7 +276,7 @@ class Generator(nn.Module):
         If positive, the (normalised) output is soft-limited to ``+-out_bound`` by
         :math:`b \\tanh(y / b)` before any white noise is added: a readout range, like the
         simulator's amplitude cap, which keeps a short training from producing glitches far
-        beyond anything in the training data (:func:`~cosmicbook.tes.training.train_gan`
+        beyond anything in the training data (:func:`build_crab` with ``bounded``
         sets ``b`` to 1.5 times the largest compressed training value). ``0`` (the seed):
         unbounded.
     film : bool
@@ -424,3 +428,255 @@ class Discriminator(nn.Module):
             c = cond.reshape(len(x), self.n_cond, 1).to(x.dtype).expand(-1, -1, x.shape[-1])
             x = torch.cat([x, c], dim=1)
         return self.head(self.body(x)).squeeze(1)
+
+
+def compress(x, scale: float = 3.0):
+    """The training representation :math:`\\mathrm{asinh}(x / s)` (numpy or torch)."""
+    if isinstance(x, torch.Tensor):
+        return torch.asinh(x / scale)
+    return np.arcsinh(np.asarray(x) / scale)
+
+
+def expand(y, scale: float = 3.0):
+    """Inverse of :func:`compress`: :math:`s \\sinh(y)`."""
+    if isinstance(y, torch.Tensor):
+        return scale * torch.sinh(y)
+    return scale * np.sinh(np.asarray(y))
+
+
+class CRAB(nn.Module):
+    """A trained (or training) CRAB GAN: generator, discriminator and their data conventions.
+
+    Parameters
+    ----------
+    generator : Generator
+    discriminator : Discriminator
+    scale : float
+        ``s`` of the compressed representation, sigma units.
+    loss : str
+        The loss it is trained with (one of :data:`LOSSES`), for the record.
+    sample_rate : float
+        Hz of the TOD it generates (for the record and the timings).
+    """
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, *,
+                 scale: float = 3.0, loss: str = "bce", sample_rate: float = 180.37):
+        super().__init__()
+        if generator.n_channels != discriminator.n_channels or \
+                generator.n_cond != discriminator.n_cond:
+            raise ValueError("generator and discriminator disagree on channels or conditions")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.scale = float(scale)
+        self.loss = loss
+        self.sample_rate = float(sample_rate)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator takes the flux as a condition."""
+        return self.generator.n_cond > 0
+
+    @property
+    def n_bolometers(self) -> int:
+        return self.generator.n_channels
+
+    @property
+    def n_samples(self) -> int:
+        return self.generator.length
+
+    def config(self) -> dict:
+        """Everything needed to rebuild the model around saved weights."""
+        return {"generator": self.generator.config(),
+                "discriminator": self.discriminator.config(),
+                "scale": self.scale, "loss": self.loss, "sample_rate": self.sample_rate}
+
+    @classmethod
+    def from_config(cls, config: dict) -> CRAB:
+        return cls(Generator(**config["generator"]), Discriminator(**config["discriminator"]),
+                   scale=config["scale"], loss=config["loss"],
+                   sample_rate=config["sample_rate"])
+
+    def condition(self, flux, n: int) -> torch.Tensor | None:
+        """The generator's condition (natural log of the flux) for ``n`` segments."""
+        if not self.conditional:
+            if flux is not None:
+                raise ValueError("this CRAB model is unconditional: flux must be None")
+            return None
+        flux = 1.0 if flux is None else flux
+        flux = np.broadcast_to(np.asarray(flux, dtype=np.float64), (n,))
+        if not np.all(np.isfinite(flux)) or np.any(flux <= 0):
+            raise ValueError("flux must be positive and finite")
+        return torch.from_numpy(np.log(flux).astype(np.float32)).reshape(n, 1)
+
+    @torch.no_grad()
+    def generate(self, n_segments: int, flux=None, *, seed: int | None = None,
+                 batch_size: int = 256, compressed: bool = False) -> np.ndarray:
+        """Generate segments of TOD with the generator in eval mode.
+
+        Parameters
+        ----------
+        n_segments : int
+        flux : float, array_like of shape (n_segments,) or None
+            Cosmic-ray flux relative to Planck at L2 (conditional models; ``None`` = 1);
+            must be ``None`` for an unconditional model.
+        seed : int, optional
+            Seeds the latent vectors (a private generator: global RNGs are untouched).
+        batch_size : int
+            Segments per forward pass.
+        compressed : bool
+            Return the compressed representation instead of sigma units.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_segments, n_bolometers, n_samples)
+        """
+        if isinstance(n_segments, bool) or not isinstance(n_segments, numbers.Integral) \
+                or n_segments < 1:
+            raise ValueError(f"n_segments must be a positive int, got {n_segments!r}")
+        cond = self.condition(flux, int(n_segments))
+        gen = torch.Generator().manual_seed(int(seed) if seed is not None else
+                                            int(torch.randint(0, 2**31 - 1, ()).item()))
+        device = next(self.parameters()).device
+        was_training = self.generator.training
+        self.generator.eval()
+        out = []
+        try:
+            for start in range(0, n_segments, batch_size):
+                n = min(batch_size, n_segments - start)
+                z = torch.randn(n, self.generator.latent_dim, generator=gen).to(device)
+                c = None if cond is None else cond[start:start + n].to(device)
+                y = self.generator(z, c, generator=gen)
+                out.append((y if compressed else expand(y, self.scale)).float().cpu().numpy())
+        finally:
+            self.generator.train(was_training)
+        return np.concatenate(out, axis=0)
+
+
+@dataclass(frozen=True)
+class CRABConfig:
+    """The architecture of a CRAB GAN (what :func:`build_crab` builds).
+
+    Parameters
+    ----------
+    scale : float
+        ``s`` of the compressed representation asinh(x / s), sigma units.
+    latent_dim : int
+        Size of the latent vector (100 in the seed).
+    noise_inputs : bool
+        Per-sample noise injected into the generator after each batch normalisation
+        (:class:`NoiseInjection`; not in the seed).
+    film : bool
+        Conditional GANs only: modulate every upsampling stage of the generator by the
+        condition (:class:`FiLM`; not in the seed).
+    white_noise : bool
+        End the generator with additive white noise of learned covariance in sigma units
+        (:class:`WhiteNoise`; not in the seed), initialised to the training data's white noise
+        (:func:`~cosmicbook.tes.metrics.white_noise_covariance`).
+    red_noise : bool
+        With ``white_noise``, also end the generator with Gaussian 1/f noise of learned
+        covariance and index (:class:`RedNoise`; not in the seed).
+    bounded : bool
+        Soft-limit the generator's compressed output to 1.5 times the largest absolute value
+        of the compressed training data (``out_bound`` of :class:`Generator`, b tanh(y / b);
+        not in the seed): nearly linear over the data's range, a ceiling some six times above
+        its largest glitch.
+    d_norm : {"channel", "segment", "none"}
+        The discriminator's layer normalisation (``"channel"`` is the seed's).
+    sample_rate : float
+        Hz of the TOD (for the record, the PSD diagnostics and the timings).
+    """
+
+    scale: float = 3.0
+    latent_dim: int = 100
+    noise_inputs: bool = True
+    film: bool = False
+    white_noise: bool = False
+    red_noise: bool = False
+    bounded: bool = False
+    d_norm: str = "channel"
+    sample_rate: float = 180.37
+
+    def __post_init__(self):
+        if not isinstance(self.scale, numbers.Real) or not self.scale > 0:
+            raise ValueError(f"scale must be positive, got {self.scale!r}")
+        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim,
+                                                               numbers.Integral) \
+                or self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive int, got {self.latent_dim!r}")
+        if self.red_noise and not self.white_noise:
+            raise ValueError("red_noise needs white_noise")
+
+    @classmethod
+    def from_profile(cls, profile) -> CRABConfig:
+        """The architecture knobs of a chapter profile (:data:`cosmicbook.tes.PROFILES`)."""
+        return cls(**{f.name: profile[f.name] for f in fields(cls) if f.name in profile})
+
+    def replace(self, **changes) -> CRABConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_crab(train: np.ndarray, flux: np.ndarray | None = None,
+               config: CRABConfig | None = None, *, seed: int = 0,
+               loss: str = "bce") -> CRAB:
+    """A fresh CRAB GAN sized and initialised for its training data.
+
+    The generator's output scale and shift are the compressed training data's standard
+    deviation and mean, its output bound (``config.bounded``) 1.5 times their largest absolute
+    value, and its white (and 1/f) noise starts at the data's white-noise covariance.
+
+    Parameters
+    ----------
+    train : numpy.ndarray, shape (n_segments, n_bolometers, n_samples)
+        Training MC in sigma units.
+    flux : numpy.ndarray, shape (n_segments,), optional
+        Given, the GAN is conditional on ``log(flux)``.
+    config : CRABConfig, optional
+        The architecture (default :class:`CRABConfig()`).
+    seed : int
+        Seeds the initial weights (torch's global RNG is seeded with it, as
+        :func:`torch.manual_seed` does).
+    loss : str
+        The loss it will be trained with, for the record.
+
+    Returns
+    -------
+    CRAB
+        On the CPU, in training mode.
+
+    Raises
+    ------
+    ValueError
+        For bad shapes or NaNs in ``train``, a non-positive or misshapen ``flux`` or a
+        ``config`` that is not a :class:`CRABConfig`.
+    """
+    config = CRABConfig() if config is None else config
+    if not isinstance(config, CRABConfig):
+        raise ValueError(f"config must be a CRABConfig, got {type(config).__name__}")
+    train = check_tod(train, "train")
+    n, n_bolo, length = train.shape
+    if flux is not None:
+        flux = np.asarray(flux, dtype=np.float64)
+        if flux.shape != (n,) or not np.all(np.isfinite(flux)) or np.any(flux <= 0):
+            raise ValueError(f"flux must be positive, finite, of shape ({n},)")
+    torch.manual_seed(seed)
+    y = compress(train, config.scale)
+    gen_net = Generator(n_bolo, config.latent_dim, n_cond=int(flux is not None), length=length,
+                        out_scale=float(y.std()), out_shift=float(y.mean()),
+                        noise=config.noise_inputs, film=config.film,
+                        white_noise=config.scale if config.white_noise else 0.0,
+                        out_bound=1.5 * float(np.abs(y).max()) if config.bounded else 0.0,
+                        red_noise=config.red_noise)
+    if gen_net.white is not None:  # start from the training data's white noise
+        cov = white_noise_covariance(train)
+        chol = torch.from_numpy(np.linalg.cholesky(cov)).float()
+        with torch.no_grad():
+            gen_net.white.weight.copy_(chol)
+            if gen_net.red is not None:  # 1/f as much as white power at 1 Hz, learned
+                gen_net.red.weight.copy_(chol)
+    disc = Discriminator(n_bolo, n_cond=int(flux is not None), length=length,
+                         norm=config.d_norm)
+    return CRAB(gen_net, disc, scale=config.scale, loss=loss, sample_rate=config.sample_rate)

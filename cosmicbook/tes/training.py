@@ -32,6 +32,11 @@ whose conditions it was given. ``ema`` returns a moving average of the generator
 Optimizers: Adam for the generator; the discriminator gets SGD (the seed's choice) or Adam
 (the alternative) via ``d_optimizer``.
 
+The knobs named here are fields of :class:`GANConfig`, except ``scale``, which belongs to the
+architecture (:class:`~cosmicbook.tes.model.CRABConfig`, built by
+:func:`~cosmicbook.tes.model.build_crab`). :func:`train_gan` runs on the book's shared
+adversarial loop, :func:`cosmicbook.core.training.train_adversarial`.
+
 Representation: glitch amplitudes follow power laws over two decades, which a network with
 batch normalisation and a discriminator with layer normalisation see as a few enormous
 outliers. Both networks therefore work on the compressed TOD :math:`y = \\mathrm{asinh}(x/s)`
@@ -50,21 +55,26 @@ and of the correlation matrix (``corr_dev``). Training is checkpointed after eve
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
-import time
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from cosmicbook.core.device import get_device
-from cosmicbook.core.progress import progress as _progress
-from cosmicbook.core.training import Checkpoint, History, update_average
+from cosmicbook.core.training import (
+    AdversarialSchedule,
+    AdversarialSteps,
+    Checkpoint,
+    History,
+    OptimizerPair,
+    gradient_penalty,
+    train_adversarial,
+)
 from cosmicbook.tes.losses import (
     correlation_loss,
     glitch_count_loss,
@@ -78,12 +88,10 @@ from cosmicbook.tes.metrics import (
     pairwise_diversity,
     psd_ratio_by_decade,
     welch_psd,
-    white_noise_covariance,
 )
-from cosmicbook.tes.model import Discriminator, Generator
+from cosmicbook.tes.model import CRAB, compress, expand
 
-__all__ = ["CRAB", "LOSSES", "OPTIMIZERS", "STAT_LOSSES", "OptimizerPair", "compress", "expand",
-           "stat_losses", "train_gan"]
+__all__ = ["LOSSES", "OPTIMIZERS", "STAT_LOSSES", "GANConfig", "stat_losses", "train_gan"]
 
 #: Loss functions :func:`train_gan` knows.
 LOSSES: tuple[str, ...] = ("bce", "wgan-gp")
@@ -92,146 +100,6 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: Statistic-matching generator losses (:mod:`cosmicbook.tes.losses`) :func:`train_gan` knows:
 #: ``"glitch"`` on the TOD in sigma units, the others on the compressed TOD.
 STAT_LOSSES: tuple[str, ...] = ("psd", "correlation", "quantile", "peak", "glitch")
-
-
-def compress(x, scale: float = 3.0):
-    """The training representation :math:`\\mathrm{asinh}(x / s)` (numpy or torch)."""
-    if isinstance(x, torch.Tensor):
-        return torch.asinh(x / scale)
-    return np.arcsinh(np.asarray(x) / scale)
-
-
-def expand(y, scale: float = 3.0):
-    """Inverse of :func:`compress`: :math:`s \\sinh(y)`."""
-    if isinstance(y, torch.Tensor):
-        return scale * torch.sinh(y)
-    return scale * np.sinh(np.asarray(y))
-
-
-class CRAB(nn.Module):
-    """A trained (or training) CRAB GAN: generator, discriminator and their data conventions.
-
-    Parameters
-    ----------
-    generator : Generator
-    discriminator : Discriminator
-    scale : float
-        ``s`` of the compressed representation, sigma units.
-    loss : str
-        The loss it is trained with (one of :data:`LOSSES`), for the record.
-    sample_rate : float
-        Hz of the TOD it generates (for the record and the timings).
-    """
-
-    def __init__(self, generator: Generator, discriminator: Discriminator, *,
-                 scale: float = 3.0, loss: str = "bce", sample_rate: float = 180.37):
-        super().__init__()
-        if generator.n_channels != discriminator.n_channels or \
-                generator.n_cond != discriminator.n_cond:
-            raise ValueError("generator and discriminator disagree on channels or conditions")
-        self.generator = generator
-        self.discriminator = discriminator
-        self.scale = float(scale)
-        self.loss = loss
-        self.sample_rate = float(sample_rate)
-
-    @property
-    def conditional(self) -> bool:
-        """Whether the generator takes the flux as a condition."""
-        return self.generator.n_cond > 0
-
-    @property
-    def n_bolometers(self) -> int:
-        return self.generator.n_channels
-
-    @property
-    def n_samples(self) -> int:
-        return self.generator.length
-
-    def config(self) -> dict:
-        """Everything needed to rebuild the model around saved weights."""
-        return {"generator": self.generator.config(),
-                "discriminator": self.discriminator.config(),
-                "scale": self.scale, "loss": self.loss, "sample_rate": self.sample_rate}
-
-    @classmethod
-    def from_config(cls, config: dict) -> CRAB:
-        return cls(Generator(**config["generator"]), Discriminator(**config["discriminator"]),
-                   scale=config["scale"], loss=config["loss"],
-                   sample_rate=config["sample_rate"])
-
-    def condition(self, flux, n: int) -> torch.Tensor | None:
-        """The generator's condition (natural log of the flux) for ``n`` segments."""
-        if not self.conditional:
-            if flux is not None:
-                raise ValueError("this CRAB model is unconditional: flux must be None")
-            return None
-        flux = 1.0 if flux is None else flux
-        flux = np.broadcast_to(np.asarray(flux, dtype=np.float64), (n,))
-        if not np.all(np.isfinite(flux)) or np.any(flux <= 0):
-            raise ValueError("flux must be positive and finite")
-        return torch.from_numpy(np.log(flux).astype(np.float32)).reshape(n, 1)
-
-    @torch.no_grad()
-    def generate(self, n_segments: int, flux=None, *, seed: int | None = None,
-                 batch_size: int = 256, compressed: bool = False) -> np.ndarray:
-        """Generate segments of TOD with the generator in eval mode.
-
-        Parameters
-        ----------
-        n_segments : int
-        flux : float, array_like of shape (n_segments,) or None
-            Cosmic-ray flux relative to Planck at L2 (conditional models; ``None`` = 1);
-            must be ``None`` for an unconditional model.
-        seed : int, optional
-            Seeds the latent vectors (a private generator: global RNGs are untouched).
-        batch_size : int
-            Segments per forward pass.
-        compressed : bool
-            Return the compressed representation instead of sigma units.
-
-        Returns
-        -------
-        numpy.ndarray of float32, shape (n_segments, n_bolometers, n_samples)
-        """
-        if isinstance(n_segments, bool) or not isinstance(n_segments, numbers.Integral) \
-                or n_segments < 1:
-            raise ValueError(f"n_segments must be a positive int, got {n_segments!r}")
-        cond = self.condition(flux, int(n_segments))
-        gen = torch.Generator().manual_seed(int(seed) if seed is not None else
-                                            int(torch.randint(0, 2**31 - 1, ()).item()))
-        device = next(self.parameters()).device
-        was_training = self.generator.training
-        self.generator.eval()
-        out = []
-        try:
-            for start in range(0, n_segments, batch_size):
-                n = min(batch_size, n_segments - start)
-                z = torch.randn(n, self.generator.latent_dim, generator=gen).to(device)
-                c = None if cond is None else cond[start:start + n].to(device)
-                y = self.generator(z, c, generator=gen)
-                out.append((y if compressed else expand(y, self.scale)).float().cpu().numpy())
-        finally:
-            self.generator.train(was_training)
-        return np.concatenate(out, axis=0)
-
-
-class OptimizerPair:
-    """The generator's and the discriminator's optimizers, saved and loaded as one."""
-
-    def __init__(self, generator: torch.optim.Optimizer, discriminator: torch.optim.Optimizer):
-        self.generator = generator
-        self.discriminator = discriminator
-
-    def state_dict(self) -> dict:
-        return {"generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        if not isinstance(state, dict) or set(state) != {"generator", "discriminator"}:
-            raise ValueError("not an OptimizerPair state")
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
 
 
 def _d_loss(loss: str, d_real, d_fake, smoothing: float, synthetic_weight: float):
@@ -300,14 +168,6 @@ def stat_losses(fake_c: torch.Tensor, real_c: torch.Tensor, cond: torch.Tensor |
     return {name: funcs[name]() for name in names}
 
 
-def _gradient_penalty(disc, real, fake, cond, gen):
-    eps = torch.rand(len(real), 1, 1, generator=gen).to(real.device)
-    mix = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    out = disc(mix, cond)
-    (grad,) = torch.autograd.grad(out.sum(), mix, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
-
-
 class _Monitor:
     """Fixed validation MC and fixed latent vectors for the per-round diagnostics."""
 
@@ -350,50 +210,13 @@ def _positive_int(value, name):
     return int(value)
 
 
-def train_gan(
-    train: np.ndarray,
-    flux: np.ndarray | None = None,
-    *,
-    loss: str = "bce",
-    d_optimizer: str = "sgd",
-    iterations: int = 1000,
-    pretrain_steps: int = 50,
-    batch_size: int = 32,
-    lr_g: float = 2e-4,
-    lr_d: float | None = None,
-    n_critic: int = 1,
-    gp_weight: float = 10.0,
-    label_smoothing: float = 0.1,
-    synthetic_weight: float = 0.5,
-    scale: float = 3.0,
-    latent_dim: int = 100,
-    noise_inputs: bool = True,
-    film: bool = False,
-    white_noise: bool = False,
-    bounded: bool = False,
-    red_noise: bool = False,
-    d_norm: str = "channel",
-    stat_weights: dict[str, float] | None = None,
-    stat_groups: int = 1,
-    ema: float = 0.0,
-    log_every: int = 50,
-    monitor: np.ndarray | None = None,
-    monitor_flux: np.ndarray | None = None,
-    seed: int = 0,
-    sample_rate: float = 180.37,
-    checkpoint: str | Path | None = None,
-    resume: bool = True,
-    device: str | torch.device | None = "cpu",
-    progress: bool | None = None,
-) -> tuple[CRAB, History]:
-    """Train a CRAB GAN on Monte-Carlo segments.
+@dataclass(frozen=True)
+class GANConfig:
+    """How a CRAB GAN is trained (:func:`train_gan`); the architecture is
+    :class:`~cosmicbook.tes.model.CRABConfig`.
 
     Parameters
     ----------
-    train : numpy.ndarray, shape (n_segments, n_bolometers, n_samples)
-        Training MC in sigma units.
-    flux : numpy.ndarray, shape (n_segments,), optional
-        The flux of each training segment: given, the GAN is conditional on ``log(flux)``.
     loss : {"bce", "wgan-gp"}
     d_optimizer : {"sgd", "adam"}
         The discriminator's optimizer (the generator always uses Adam, betas 0.5, 0.999).
@@ -411,31 +234,6 @@ def train_gan(
         lambda of the gradient penalty (``"wgan-gp"``).
     label_smoothing, synthetic_weight : float
         The seed's BCE tricks (``"bce"``).
-    scale : float
-        ``s`` of the compressed representation asinh(x / s), sigma units.
-    latent_dim : int
-        Size of the latent vector (100 in the seed).
-    noise_inputs : bool
-        Per-sample noise injected into the generator after each batch normalisation
-        (:class:`~cosmicbook.tes.model.NoiseInjection`; not in the seed).
-    film : bool
-        Conditional GANs only: modulate every upsampling stage of the generator by the
-        condition (:class:`~cosmicbook.tes.model.FiLM`; not in the seed).
-    white_noise : bool
-        End the generator with additive white noise of learned covariance in sigma units
-        (:class:`~cosmicbook.tes.model.WhiteNoise`; not in the seed), initialised to the
-        training data's white noise (:func:`~cosmicbook.tes.metrics.white_noise_covariance`).
-    red_noise : bool
-        With ``white_noise``, also end the generator with Gaussian 1/f noise of learned
-        covariance and index (:class:`~cosmicbook.tes.model.RedNoise`; not in the seed).
-    bounded : bool
-        Soft-limit the generator's compressed output to 1.5 times the largest absolute value
-        of the compressed training data (``out_bound`` of
-        :class:`~cosmicbook.tes.model.Generator`, b tanh(y / b); not in the seed): nearly
-        linear over the data's range, a ceiling some six times above its largest glitch.
-    d_norm : {"channel", "segment", "none"}
-        The discriminator's layer normalisation (see
-        :class:`~cosmicbook.tes.model.Discriminator`; ``"channel"`` is the seed's).
     stat_weights : dict, optional
         Weights of the statistic-matching generator losses (:func:`stat_losses`, names in
         :data:`STAT_LOSSES`; missing names weigh 0) added to the adversarial generator loss,
@@ -444,70 +242,248 @@ def train_gan(
     stat_groups : int
         Flux groups of the marginal statistic losses (see :func:`stat_losses`).
     ema : float
-        Decay of an exponential moving average of the generator's weights (Polyak
-        averaging; Yazici et al. 2019), updated after every generator step; its batch-norm
-        statistics are copied from the trained generator. When positive, the diagnostics
-        use the averaged generator and the returned model carries it: it smooths the jumps of
-        short GAN runs. 0 (the seed) returns the last iterate.
+        Decay of an exponential moving average of the generator's weights (Polyak averaging;
+        Yazici et al. 2019), updated after every generator step; its batch-norm statistics
+        are copied from the trained generator. When positive, the diagnostics use the
+        averaged generator and the trained model ends with it. 0 (the seed) keeps the last
+        iterate.
     log_every : int
         Iterations per round: diagnostics, history row and checkpoint.
+    """
+
+    loss: str = "bce"
+    d_optimizer: str = "sgd"
+    iterations: int = 1000
+    pretrain_steps: int = 50
+    batch_size: int = 32
+    lr_g: float = 2e-4
+    lr_d: float | None = None
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    label_smoothing: float = 0.1
+    synthetic_weight: float = 0.5
+    stat_weights: dict[str, float] | None = None
+    stat_groups: int = 1
+    ema: float = 0.0
+    log_every: int = 50
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.d_optimizer not in OPTIMIZERS:
+            raise ValueError(f"d_optimizer must be one of {OPTIMIZERS}, got "
+                             f"{self.d_optimizer!r}")
+        for name in ("iterations", "log_every", "batch_size", "n_critic", "stat_groups"):
+            _positive_int(getattr(self, name), name)
+        if self.iterations % self.log_every:
+            raise ValueError(f"iterations ({self.iterations}) must be a multiple of log_every "
+                             f"({self.log_every})")
+        weights = {} if self.stat_weights is None else dict(self.stat_weights)
+        unknown = set(weights) - set(STAT_LOSSES)
+        if unknown:
+            raise ValueError(f"unknown stat_weights {sorted(unknown)}; known: {STAT_LOSSES}")
+        if any(not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0
+               for w in weights.values()):
+            raise ValueError(f"stat_weights must be finite and non-negative, got {weights}")
+        if not isinstance(self.ema, numbers.Real) or not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must lie in [0, 1), got {self.ema!r}")
+        if isinstance(self.pretrain_steps, bool) or not isinstance(
+                self.pretrain_steps, numbers.Integral) or self.pretrain_steps < 0:
+            raise ValueError(f"pretrain_steps must be a non-negative int, got "
+                             f"{self.pretrain_steps!r}")
+
+    @property
+    def active_stat_weights(self) -> dict[str, float]:
+        """The statistic losses with positive weight."""
+        weights = {} if self.stat_weights is None else self.stat_weights
+        return {k: float(w) for k, w in weights.items() if w > 0}
+
+    @classmethod
+    def from_profile(cls, profile) -> GANConfig:
+        """The training knobs of a chapter profile (:data:`cosmicbook.tes.PROFILES`): the main
+        BCE GAN's (``lr_d`` from ``lr_d_sgd``, ``n_critic`` 1); statistic-loss weights from
+        ``w_psd``, ``w_corr``, ``w_quantile``, ``w_peak``, ``w_glitch``."""
+        known = {f.name for f in fields(cls)}
+        values = {k: profile[k] for k in known if k in profile}
+        values.update(loss="bce", d_optimizer="sgd", lr_d=profile.get("lr_d_sgd"), n_critic=1,
+                      stat_weights={"psd": profile["w_psd"], "correlation": profile["w_corr"],
+                                    "quantile": profile["w_quantile"],
+                                    "peak": profile["w_peak"], "glitch": profile["w_glitch"]})
+        return cls(**values)
+
+    def replace(self, **changes) -> GANConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _optimizers(model: CRAB, config: GANConfig) -> OptimizerPair:
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=config.lr_g, betas=(0.5, 0.999))
+    lr_d = config.lr_d
+    if config.d_optimizer == "sgd":
+        opt_d = torch.optim.SGD(model.discriminator.parameters(),
+                                lr=0.02 if lr_d is None else lr_d)
+    else:
+        opt_d = torch.optim.Adam(model.discriminator.parameters(),
+                                 lr=2e-4 if lr_d is None else lr_d, betas=(0.5, 0.9))
+    return OptimizerPair(opt_g, opt_d)
+
+
+class _GANSteps(AdversarialSteps):
+    """The CRAB updates: batches and latent vectors from one seeded generator."""
+
+    def __init__(self, model: CRAB, data: torch.Tensor, conds: torch.Tensor | None,
+                 config: GANConfig, optimizers: OptimizerPair, monitor: _Monitor | None,
+                 seed: int, device):
+        self.model, self.data, self.conds, self.config = model, data, conds, config
+        self.optimizers, self.monitor, self.device = optimizers, monitor, device
+        self.rng = torch.Generator().manual_seed(seed)
+        self.generators = [self.rng]
+        self.weights = config.active_stat_weights
+        self.round = 0
+
+    def _batch(self):
+        n, size = len(self.data), self.config.batch_size
+        idx = torch.randint(0, n, (size,), generator=self.rng).to(self.device)
+        z = torch.randn(size, self.model.generator.latent_dim, generator=self.rng).to(self.device)
+        return self.data[idx], (None if self.conds is None else self.conds[idx]), z
+
+    def begin_round(self, round: int) -> None:
+        self.round = round
+        self.sums = np.zeros(5)
+        self.stat_sums = dict.fromkeys(self.weights, 0.0)
+
+    def critic_step(self) -> None:
+        cfg, disc = self.config, self.model.discriminator
+        real, c, z = self._batch()
+        with torch.no_grad():
+            fake = self.model.generator(z, c, generator=self.rng)
+        d_real, d_fake = disc(real, c), disc(fake, c)
+        lossd = _d_loss(cfg.loss, d_real, d_fake, cfg.label_smoothing, cfg.synthetic_weight)
+        gp = torch.zeros(())
+        if cfg.loss == "wgan-gp":
+            gp = gradient_penalty(lambda x: disc(x, c), real, fake, self.rng)
+            lossd = lossd + cfg.gp_weight * gp
+        opt = self.optimizers.discriminator
+        opt.zero_grad(set_to_none=True)
+        lossd.backward()
+        opt.step()
+        if cfg.loss == "bce":
+            d_real, d_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
+        if self.round:  # pre-training steps are not recorded
+            self.sums[1:] += np.array((float(lossd.detach()), float(d_real.detach().mean()),
+                                       float(d_fake.detach().mean()),
+                                       float(gp.detach()))) / cfg.n_critic
+
+    def generator_step(self) -> None:
+        cfg = self.config
+        real, c, z = self._batch()
+        fake = self.model.generator(z, c, generator=self.rng)
+        lossg = _g_loss(cfg.loss, self.model.discriminator(fake, c), cfg.label_smoothing)
+        if self.weights:
+            stats = stat_losses(fake, real, c, scale=self.model.scale, groups=cfg.stat_groups,
+                                names=tuple(self.weights))
+            for key, w in self.weights.items():
+                lossg = lossg + w * stats[key]
+                self.stat_sums[key] += float(stats[key].detach()) / cfg.log_every
+        opt = self.optimizers.generator
+        opt.zero_grad(set_to_none=True)
+        lossg.backward()
+        opt.step()
+        value = float(lossg.detach())
+        if not math.isfinite(value):
+            raise RuntimeError(f"generator loss is {value} in round {self.round}")
+        self.sums[0] += value
+
+    def end_round(self, round: int, shown) -> dict[str, Any]:
+        cfg, model = self.config, self.model
+        means = self.sums / cfg.log_every
+        row: dict[str, Any] = {"train_loss": means[0], "val_loss": None, "lr": cfg.lr_g,
+                               "d_loss": means[1], "d_real": means[2], "d_fake": means[3],
+                               "gp": means[4], "iteration": round * cfg.log_every,
+                               **{f"stat_{k}": v for k, v in self.stat_sums.items()}}
+        if self.monitor is not None:
+            view = model if shown is model.generator else CRAB(
+                shown, model.discriminator, scale=model.scale, loss=model.loss,
+                sample_rate=model.sample_rate)
+            model.eval()
+            diag = self.monitor(view, cfg.loss, cfg.label_smoothing, cfg.synthetic_weight,
+                                self.device)
+            model.train()
+            row["val_loss"] = diag.pop("val_loss")
+            row.update(diag)
+        return row
+
+
+def train_gan(model: CRAB, train: np.ndarray, flux: np.ndarray | None = None,
+              config: GANConfig | None = None, *, monitor: np.ndarray | None = None,
+              monitor_flux: np.ndarray | None = None, seed: int = 0,
+              checkpoint: str | Path | None = None, resume: bool = True,
+              device: str | torch.device | None = "cpu",
+              progress: bool | None = None) -> History:
+    """Train a CRAB GAN on Monte-Carlo segments (the seed's scheme, see the module docstring).
+
+    Runs on :func:`cosmicbook.core.training.train_adversarial`: ``pretrain_steps``
+    discriminator updates, then rounds of ``log_every`` iterations of ``n_critic``
+    discriminator updates and one generator update, the moving average of the generator's
+    weights, diagnostics, a history row and a checkpoint per round.
+
+    Parameters
+    ----------
+    model : CRAB
+        Built by :func:`~cosmicbook.tes.model.build_crab` for ``train`` (conditional exactly
+        when ``flux`` is given); trained in place and moved to ``device``.
+    train : numpy.ndarray, shape (n_segments, n_bolometers, n_samples)
+        Training MC in sigma units.
+    flux : numpy.ndarray, shape (n_segments,), optional
+        The flux of each training segment (conditional GANs).
+    config : GANConfig, optional
+        The training settings (default ``GANConfig()``).
     monitor, monitor_flux : numpy.ndarray, optional
         Validation MC (sigma units) and its flux for the diagnostics; without it only the
         losses are logged.
     seed : int
-        Seeds the initial weights, batches and latent vectors.
-    sample_rate : float
-        Hz (PSD diagnostics).
+        Seeds the batches and latent vectors (the initial weights are :func:`build_crab`'s).
     checkpoint : path, optional
         Written after every round; with ``resume`` an existing file is continued (or returned
         at once when complete): a run can be extended by raising ``iterations``. A checkpoint
-        written with another loss, optimizer, batch size, ``log_every`` or seed is an error.
+        written with other settings, another seed or another architecture is an error.
     device : str, torch.device or None
     progress : bool or None
         Progress bar over rounds; ``None`` follows ``COSMICBOOK_PROGRESS``.
 
     Returns
     -------
-    (CRAB, History)
-        The model (eval mode, on ``device``) and one history row per round with
-        ``train_loss`` (generator loss, statistic losses included), ``val_loss``
-        (discriminator loss on the monitor), ``d_loss``, ``d_real``, ``d_fake`` (mean
-        discriminator outputs on training batches), ``gp``, one ``stat_<name>`` per weighted
-        statistic loss (unweighted) and, with a monitor, ``diversity``, ``psd_dev``,
-        ``corr_dev`` and ``iteration``.
+    History
+        One row per round with ``train_loss`` (generator loss, statistic losses included),
+        ``val_loss`` (discriminator loss on the monitor), ``d_loss``, ``d_real``, ``d_fake``
+        (mean discriminator outputs on training batches), ``gp``, one ``stat_<name>`` per
+        weighted statistic loss (unweighted) and, with a monitor, ``diversity``, ``psd_dev``,
+        ``corr_dev`` and ``iteration``. The model ends in eval mode (with the averaged
+        generator when ``config.ema > 0``).
 
     Raises
     ------
     ValueError
-        For bad shapes, NaNs, unknown loss/optimizer names or inconsistent settings.
+        For bad shapes, NaNs, a model that does not fit the data or inconsistent settings.
+    RuntimeError
+        When the generator loss becomes NaN or infinite (a diverged run).
     """
+    config = GANConfig() if config is None else config
+    if not isinstance(config, GANConfig):
+        raise ValueError(f"config must be a GANConfig, got {type(config).__name__}")
+    if not isinstance(model, CRAB):
+        raise ValueError(f"model must be a CRAB (see build_crab), got {type(model).__name__}")
     train = check_tod(train, "train")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if d_optimizer not in OPTIMIZERS:
-        raise ValueError(f"d_optimizer must be one of {OPTIMIZERS}, got {d_optimizer!r}")
-    iterations = _positive_int(iterations, "iterations")
-    log_every = _positive_int(log_every, "log_every")
-    batch_size = _positive_int(batch_size, "batch_size")
-    n_critic = _positive_int(n_critic, "n_critic")
-    if iterations % log_every:
-        raise ValueError(f"iterations ({iterations}) must be a multiple of log_every "
-                         f"({log_every})")
-    weights = {} if stat_weights is None else dict(stat_weights)
-    unknown = set(weights) - set(STAT_LOSSES)
-    if unknown:
-        raise ValueError(f"unknown stat_weights {sorted(unknown)}; known: {STAT_LOSSES}")
-    if any(not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0
-           for w in weights.values()):
-        raise ValueError(f"stat_weights must be finite and non-negative, got {weights}")
-    weights = {k: float(w) for k, w in weights.items() if w > 0}
-    stat_groups = _positive_int(stat_groups, "stat_groups")
-    if not isinstance(ema, numbers.Real) or not 0.0 <= ema < 1.0:
-        raise ValueError(f"ema must lie in [0, 1), got {ema!r}")
-    if isinstance(pretrain_steps, bool) or not isinstance(pretrain_steps, numbers.Integral) \
-            or pretrain_steps < 0:
-        raise ValueError(f"pretrain_steps must be a non-negative int, got {pretrain_steps!r}")
     n, n_bolo, length = train.shape
+    if (n_bolo, length) != (model.n_bolometers, model.n_samples):
+        raise ValueError(f"the model generates {model.n_bolometers} bolometers x "
+                         f"{model.n_samples} samples, the training data has {n_bolo} x {length}")
+    if (flux is not None) != model.conditional:
+        raise ValueError("pass flux exactly when the model is conditional (build_crab with "
+                         "flux)")
     if flux is not None:
         flux = np.asarray(flux, dtype=np.float64)
         if flux.shape != (n,) or not np.all(np.isfinite(flux)) or np.any(flux <= 0):
@@ -519,144 +495,22 @@ def train_gan(
         if (monitor_flux is None) != (flux is None):
             raise ValueError("pass monitor_flux exactly when the GAN is conditional (flux)")
     dev = get_device(device)
-
-    torch.manual_seed(seed)
-    y = compress(train, scale)
-    gen_net = Generator(n_bolo, latent_dim, n_cond=int(flux is not None), length=length,
-                        out_scale=float(y.std()), out_shift=float(y.mean()),
-                        noise=noise_inputs, film=film,
-                        white_noise=scale if white_noise else 0.0,
-                        out_bound=1.5 * float(np.abs(y).max()) if bounded else 0.0,
-                        red_noise=red_noise)
-    if gen_net.white is not None:  # start from the training data's white noise
-        cov = white_noise_covariance(train)
-        chol = torch.from_numpy(np.linalg.cholesky(cov)).float()
-        with torch.no_grad():
-            gen_net.white.weight.copy_(chol)
-            if gen_net.red is not None:  # 1/f as much as white power at 1 Hz, learned
-                gen_net.red.weight.copy_(chol)
-    disc = Discriminator(n_bolo, n_cond=int(flux is not None), length=length, norm=d_norm)
-    model = CRAB(gen_net, disc, scale=scale, loss=loss, sample_rate=sample_rate).to(dev)
-    data = torch.from_numpy(y.astype(np.float32)).to(dev)
+    model.loss = config.loss
+    model.to(dev)
+    data = torch.from_numpy(compress(train, model.scale).astype(np.float32)).to(dev)
     conds = None if flux is None else torch.from_numpy(np.log(flux).astype(np.float32)).to(dev)
-    opt_g = torch.optim.Adam(gen_net.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    if d_optimizer == "sgd":
-        opt_d = torch.optim.SGD(disc.parameters(), lr=0.02 if lr_d is None else lr_d)
-    else:
-        opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4 if lr_d is None else lr_d,
-                                 betas=(0.5, 0.9))
-    opts = OptimizerPair(opt_g, opt_d)
-    rng = torch.Generator().manual_seed(seed)
+    optimizers = _optimizers(model, config)
     mon = None if monitor is None else _Monitor(model, monitor, monitor_flux, seed + 1)
-    ckpt = None if checkpoint is None else Checkpoint(checkpoint)
-    meta = {"loss": loss, "d_optimizer": d_optimizer, "log_every": log_every,
-            "pretrain_steps": pretrain_steps, "batch_size": batch_size, "seed": seed,
-            "conditional": flux is not None, "noise_inputs": noise_inputs, "film": film,
-            "white_noise": white_noise, "bounded": bounded,
-            "red_noise": red_noise,
-            "d_norm": d_norm, "stat_weights": weights, "stat_groups": stat_groups,
-            "ema": float(ema)}
-
-    history, done = History(), 0
-    if ckpt is not None and resume and ckpt.exists():
-        extra = ckpt.read().get("extra") or {}
-        if extra.get("meta") != meta or extra.get("config") != model.config():
-            raise ValueError(f"checkpoint {ckpt.path} was written with other settings or "
-                             f"another architecture ({extra.get('meta')}); delete it or pass "
-                             f"resume=False")
-        state = ckpt.load(model, opts, generators=[rng])
-        history, done = state["history"], int(state["epoch"])
-        saved_ema = extra.get("ema_state")
-    else:
-        saved_ema = None
-    # the averaged generator, evaluated through a CRAB that shares the discriminator
-    ema_gen = copy.deepcopy(gen_net).requires_grad_(False) if ema > 0 else None
-    if ema_gen is not None and saved_ema is not None:
-        ema_gen.load_state_dict(saved_ema)
-    shown = model if ema_gen is None else CRAB(ema_gen, disc, scale=scale, loss=loss,
-                                                sample_rate=sample_rate)
-
-    rounds = iterations // log_every
-
-    def batch():
-        idx = torch.randint(0, n, (batch_size,), generator=rng).to(dev)
-        z = torch.randn(batch_size, latent_dim, generator=rng).to(dev)
-        return data[idx], (None if conds is None else conds[idx]), z
-
-    def d_step() -> tuple[float, float, float, float]:
-        real, c, z = batch()
-        with torch.no_grad():
-            fake = gen_net(z, c, generator=rng)
-        d_real, d_fake = disc(real, c), disc(fake, c)
-        lossd = _d_loss(loss, d_real, d_fake, label_smoothing, synthetic_weight)
-        gp = torch.zeros(())
-        if loss == "wgan-gp":
-            gp = _gradient_penalty(disc, real, fake, c, rng)
-            lossd = lossd + gp_weight * gp
-        opt_d.zero_grad(set_to_none=True)
-        lossd.backward()
-        opt_d.step()
-        if loss == "bce":
-            d_real, d_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
-        return (float(lossd.detach()), float(d_real.detach().mean()),
-                float(d_fake.detach().mean()), float(gp.detach()))
-
-    model.train()
-    if done == 0 and not len(history):
-        for _ in range(pretrain_steps):
-            d_step()
-    bar = _progress(total=rounds, initial=done, desc=f"training {loss}", unit="round",
-                    enabled=progress)
-    try:
-        for r in range(done + 1, rounds + 1):
-            t0 = time.perf_counter()
-            sums = np.zeros(5)
-            stat_sums = dict.fromkeys(weights, 0.0)
-            for _ in range(log_every):
-                for _ in range(n_critic):
-                    sums[1:] += np.array(d_step()) / n_critic
-                real, c, z = batch()
-                fake = gen_net(z, c, generator=rng)
-                lossg = _g_loss(loss, disc(fake, c), label_smoothing)
-                if weights:
-                    stats = stat_losses(fake, real, c, scale=scale, groups=stat_groups,
-                                        names=tuple(weights))
-                    for key, w in weights.items():
-                        lossg = lossg + w * stats[key]
-                        stat_sums[key] += float(stats[key].detach()) / log_every
-                opt_g.zero_grad(set_to_none=True)
-                lossg.backward()
-                opt_g.step()
-                if ema_gen is not None:
-                    update_average(ema_gen, gen_net, ema)
-                value = float(lossg.detach())
-                if not math.isfinite(value):
-                    raise RuntimeError(f"generator loss is {value} in round {r}")
-                sums[0] += value
-            means = sums / log_every
-            values: dict[str, Any] = {"d_loss": means[1], "d_real": means[2],
-                                      "d_fake": means[3], "gp": means[4],
-                                      "iteration": r * log_every,
-                                      **{f"stat_{k}": v for k, v in stat_sums.items()}}
-            val = None
-            if mon is not None:
-                model.eval()
-                diag = mon(shown, loss, label_smoothing, synthetic_weight, dev)
-                model.train()
-                val = diag.pop("val_loss")
-                values.update(diag)
-            history.append(r, means[0], val, lr=lr_g, seconds=time.perf_counter() - t0,
-                           **values)
-            if ckpt is not None:
-                ckpt.save(model, opts, epoch=r, history=history, generators=[rng],
-                          extra={"meta": meta, "config": model.config(),
-                                 "ema_state": None if ema_gen is None else
-                                 ema_gen.state_dict()})
-            bar.set_postfix(g=f"{means[0]:.3g}", d=f"{means[1]:.3g}", refresh=False)
-            bar.update(1)
-    finally:
-        bar.close()
-    if ema_gen is not None:
-        gen_net.load_state_dict(ema_gen.state_dict())
+    steps = _GANSteps(model, data, conds, config, optimizers, mon, seed, dev)
+    schedule = AdversarialSchedule(rounds=config.iterations // config.log_every,
+                                   steps_per_round=config.log_every, n_critic=config.n_critic,
+                                   pretrain_steps=config.pretrain_steps, ema_decay=config.ema)
+    meta = {"training": {**config.as_dict(), "stat_weights": config.active_stat_weights,
+                         "iterations": None},
+            "seed": seed, "conditional": flux is not None, "model": model.config()}
+    history = train_adversarial(steps, schedule, optimizers,
+                                checkpoint=None if checkpoint is None else Checkpoint(checkpoint),
+                                meta=meta, resume=resume, progress=progress,
+                                desc=f"training {config.loss}")
     model.eval()
-    return model, history
+    return history

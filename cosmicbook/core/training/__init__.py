@@ -1,8 +1,13 @@
 """One training loop for the whole book: :func:`fit`, with checkpoints that resume exactly.
 
 Every chapter that trains a "plain" supervised model (cosmic-ray masks with a UNet, 1D CNNs on
-traces, denoising autoencoders...) calls :func:`fit`; chapters with unusual loops (GANs) write
-their own but reuse :class:`Checkpoint` and :class:`History`.
+traces, denoising autoencoders...) calls :func:`fit`. The adversarial trainings (the CRAB GANs,
+the CRAYFIS TAN) call :func:`train_adversarial` instead: a chapter describes one critic and one
+generator update as an :class:`AdversarialSteps` subclass, an :class:`AdversarialSchedule` says
+how many of each, and the loop does the rest -- checkpoints in an :class:`OptimizerPair`-aware
+format that resume exactly, the moving average of the generator's weights
+(:func:`update_average`), one :class:`History` row per round; :func:`gradient_penalty` is the
+WGAN-GP term.
 
 What :func:`fit` does, per epoch::
 
@@ -48,7 +53,13 @@ True
 (256, 1)
 """
 
-
+from .adversarial import (
+    AdversarialSchedule,
+    AdversarialSteps,
+    OptimizerPair,
+    gradient_penalty,
+    train_adversarial,
+)
 from .averaging import update_average
 from .batchnorm import freeze_batchnorm, frozen_batchnorm_layers, unfreeze_batchnorm
 from .checkpoint import Checkpoint, checkpoint_name
@@ -56,6 +67,8 @@ from .history import History
 from .loop import evaluate, fit, predict
 
 __all__ = [
+    "AdversarialSchedule",
+    "AdversarialSteps",
     "Checkpoint",
     "checkpoint_name",
     "History",
@@ -63,7 +76,10 @@ __all__ = [
     "fit",
     "freeze_batchnorm",
     "frozen_batchnorm_layers",
+    "gradient_penalty",
+    "OptimizerPair",
     "predict",
+    "train_adversarial",
     "unfreeze_batchnorm",
     "update_average",
 ]
