@@ -188,3 +188,35 @@ def test_optimizer_pair_round_trip_and_bad_state():
     steps.optimizers.load_state_dict(state)
     with pytest.raises(ValueError, match="OptimizerPair"):
         steps.optimizers.load_state_dict({"generator": state["generator"]})
+
+
+class _DtypeSteps(_ToySteps):
+    """Records the dtype of the generator's output in every update."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes = set()
+
+    def _fake(self):
+        out = super()._fake()
+        self.dtypes.add(out.dtype)
+        return out
+
+
+@pytest.mark.parametrize("precision, dtype", [("auto", torch.float32),
+                                              ("float32", torch.float32),
+                                              ("bfloat16", torch.bfloat16)])
+def test_precision_reaches_the_updates(precision, dtype):
+    steps = _DtypeSteps()
+    schedule = AdversarialSchedule(rounds=1, steps_per_round=2, precision=precision)
+    history = train_adversarial(steps, schedule, steps.optimizers, progress=False)
+    assert steps.dtypes == {dtype}  # "auto" is float32 on the CPU
+    assert steps.model.generator.weight.dtype == torch.float32
+    assert math.isfinite(history["train_loss"][-1])
+
+
+def test_precision_and_compile_are_validated():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        AdversarialSchedule(rounds=1, steps_per_round=1, precision="half")
+    with pytest.raises(ValueError, match="compile must be True or False"):
+        AdversarialSchedule(rounds=1, steps_per_round=1, compile=1)

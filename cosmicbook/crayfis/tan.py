@@ -585,6 +585,11 @@ class TANConfig:
     ema_decay : float
         Decay in [0, 1) of the moving average of the generator's weights, updated after every
         generator step; the generator ends with the averaged weights (0: the last iterate).
+    precision : {"auto", "float32", "bfloat16"}
+        The updates' precision (bfloat16 autocast on a CUDA device with ``"auto"``, float32
+        on the CPU; see :class:`~cosmicbook.core.training.AdversarialSchedule`).
+    compile : bool
+        Compile both networks (opt-in, for long GPU runs).
 
     Raises
     ------
@@ -603,6 +608,8 @@ class TANConfig:
     match_weights: dict[str, float] | None = None
     calibrate: bool = True
     ema_decay: float = 0.99
+    precision: str = "auto"
+    compile: bool = False
 
     def __post_init__(self):
         _positive_int(self.epochs, "epochs")
@@ -813,9 +820,10 @@ def train_tan(generator: Generator, discriminator: Discriminator, approx, real,
     n_batches = max(len(xa) // config.batch_size, 1)
     steps = _TANSteps(model, xa, xr, config, optimizers, seed, n_batches, references)
     schedule = AdversarialSchedule(rounds=config.epochs, steps_per_round=n_batches,
-                                   ema_decay=config.ema_decay)
-    meta = {"training": config.as_dict(), "seed": seed, "generator": generator.config(),
-            "frames": [len(xa), len(xr), *xa.shape[2:]]}
+                                   ema_decay=config.ema_decay, precision=config.precision,
+                                   compile=config.compile)
+    meta = {"training": {**config.as_dict(), "compile": None}, "seed": seed,
+            "generator": generator.config(), "frames": [len(xa), len(xr), *xa.shape[2:]]}
     history = train_adversarial(steps, schedule, optimizers,
                                 checkpoint=None if checkpoint is None else Checkpoint(checkpoint),
                                 meta=meta, resume=resume, progress=progress, desc="TAN")

@@ -249,6 +249,11 @@ class GANConfig:
         iterate.
     log_every : int
         Iterations per round: diagnostics, history row and checkpoint.
+    precision : {"auto", "float32", "bfloat16"}
+        The updates' precision (bfloat16 autocast on a CUDA device with ``"auto"``, float32
+        on the CPU; see :class:`~cosmicbook.core.training.AdversarialSchedule`).
+    compile : bool
+        Compile both networks (opt-in, for long GPU runs).
     """
 
     loss: str = "bce"
@@ -266,6 +271,8 @@ class GANConfig:
     stat_groups: int = 1
     ema: float = 0.0
     log_every: int = 50
+    precision: str = "auto"
+    compile: bool = False
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -504,9 +511,10 @@ def train_gan(model: CRAB, train: np.ndarray, flux: np.ndarray | None = None,
     steps = _GANSteps(model, data, conds, config, optimizers, mon, seed, dev)
     schedule = AdversarialSchedule(rounds=config.iterations // config.log_every,
                                    steps_per_round=config.log_every, n_critic=config.n_critic,
-                                   pretrain_steps=config.pretrain_steps, ema_decay=config.ema)
+                                   pretrain_steps=config.pretrain_steps, ema_decay=config.ema,
+                                   precision=config.precision, compile=config.compile)
     meta = {"training": {**config.as_dict(), "stat_weights": config.active_stat_weights,
-                         "iterations": None},
+                         "iterations": None, "compile": None},
             "seed": seed, "conditional": flux is not None, "model": model.config()}
     history = train_adversarial(steps, schedule, optimizers,
                                 checkpoint=None if checkpoint is None else Checkpoint(checkpoint),

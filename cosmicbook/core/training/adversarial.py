@@ -37,6 +37,7 @@ from cosmicbook.core.progress import progress as _progress
 from .averaging import update_average
 from .checkpoint import Checkpoint
 from .history import History
+from .precision import PRECISIONS, autocast
 
 if TYPE_CHECKING:
     import torch
@@ -93,6 +94,13 @@ class AdversarialSchedule:
         Critic-only updates before the first round of a fresh run (the CRAB seed's step 1).
     ema_decay : float
         Decay in [0, 1) of the moving average of the generator's weights (0: none).
+    precision : {"auto", "float32", "bfloat16"}
+        Every update in bfloat16 autocast or in float32; ``"auto"`` is bfloat16 on a CUDA
+        device that supports it and float32 on the CPU
+        (:mod:`cosmicbook.core.training.precision`). The per-round diagnostics run in float32.
+    compile : bool
+        Compile both networks' forward passes in place (:meth:`torch.nn.Module.compile`;
+        opt-in, for long GPU runs; the state dicts and checkpoints are unchanged).
     """
 
     rounds: int
@@ -100,6 +108,8 @@ class AdversarialSchedule:
     n_critic: int = 1
     pretrain_steps: int = 0
     ema_decay: float = 0.0
+    precision: str = "auto"
+    compile: bool = False
 
     def __post_init__(self):
         _count(self.rounds, "rounds", 1)
@@ -108,6 +118,10 @@ class AdversarialSchedule:
         _count(self.pretrain_steps, "pretrain_steps", 0)
         if not isinstance(self.ema_decay, numbers.Real) or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be True or False, got {self.compile!r}")
 
 
 class AdversarialSteps:
@@ -239,11 +253,17 @@ def train_adversarial(steps: AdversarialSteps, schedule: AdversarialSchedule,
         if saved_average is not None:
             average.load_state_dict(saved_average)
     shown = generator if average is None else average
+    device = next(iter(model.parameters())).device
+    cast = autocast(schedule.precision, device)  # updates, forward and backward alike
+    if schedule.compile:  # in place, after the average's copy: state dicts keep their keys
+        model.generator.compile()
+        model.discriminator.compile()
 
     model.train()
     if done == 0 and not len(history):
         for _ in range(schedule.pretrain_steps):
-            steps.critic_step()
+            with cast:
+                steps.critic_step()
     bar = _progress(total=schedule.rounds, initial=min(done, schedule.rounds), desc=desc,
                     unit="round", enabled=progress)
     try:
@@ -252,9 +272,10 @@ def train_adversarial(steps: AdversarialSteps, schedule: AdversarialSchedule,
             model.train()
             steps.begin_round(r)
             for _ in range(schedule.steps_per_round):
-                for _ in range(schedule.n_critic):
-                    steps.critic_step()
-                steps.generator_step()
+                with cast:
+                    for _ in range(schedule.n_critic):
+                        steps.critic_step()
+                    steps.generator_step()
                 if average is not None:
                     update_average(average, generator, schedule.ema_decay)
             row = dict(steps.end_round(r, shown))
