@@ -144,3 +144,19 @@ def test_headline_table_and_figure(tmp_path):
     assert headline_figure([empty], tmp_path / "none.png") is None
     board = scoreboard_markdown([a, b], figure="h.png")
     assert "## All chapters at a glance" in board and "{figure} h.png" in board
+
+
+def test_load_benchmark(tmp_path):
+    import json
+
+    from cosmicbook.core.results import load_benchmark
+
+    (tmp_path / "study_book_cpu.json").write_text(json.dumps({"a": 1}))
+    assert load_benchmark("study_book_cpu.json", tmp_path) == {"a": 1}
+    with pytest.raises(FileNotFoundError, match="benchmarks/other_study.py"):
+        load_benchmark("other_study_book_cpu.json", tmp_path)
+    with pytest.raises(FileNotFoundError, match="benchmarks/writer.py"):
+        load_benchmark("x.json", tmp_path, script="writer")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        load_benchmark("list.json", tmp_path)

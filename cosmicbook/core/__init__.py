@@ -14,7 +14,7 @@ from .config import PROFILES, Profile, resolve_profile
 from .io import data_registry, fetch, read_image, write_image
 from .progress import progress
 from .prose import glue, glue_run, machine_name, mask_nan, profile_times
-from .results import Metric, Results, collect_results, scoreboard_markdown
+from .results import Metric, Results, collect_results, load_benchmark, scoreboard_markdown
 from .timing import Timer, best_time
 
 _LAZY = {
@@ -59,6 +59,7 @@ __all__ = [
     "Metric",
     "Results",
     "collect_results",
+    "load_benchmark",
     "scoreboard_markdown",
     "Timer",
     "best_time",

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Metric", "Results", "ResultsView", "collect_results", "format_value",
+__all__ = ["BENCHMARK_RESULTS", "Metric", "Results", "ResultsView", "collect_results",
+           "format_value", "load_benchmark",
            "headline_figure", "headline_markdown", "headlines", "scoreboard_markdown"]
 
 SCHEMA_VERSION = 1
@@ -387,3 +388,45 @@ def scoreboard_markdown(results: list[Results], doc_prefix: str | None = None,
         )
         parts.append(res.markdown(timings=None) + "\n")
     return "\n".join(parts)
+
+
+#: Where the benchmark scripts write their committed results (in a source checkout).
+BENCHMARK_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+def load_benchmark(name: str, directory: str | os.PathLike | None = None, *,
+                   script: str | None = None) -> dict[str, Any]:
+    """Read the committed results file ``name`` of a script in ``benchmarks/``.
+
+    Chapters show measurements too long for a notebook run (a 300-sightline comparison with a
+    slow peer, trainings over several seeds) from these files, with the machine and date they
+    record.
+
+    Parameters
+    ----------
+    name : str
+        File name in ``directory`` (e.g. ``"gan_seed_study_book_cpu2-epyc.json"``).
+    directory : path, optional
+        Default :data:`BENCHMARK_RESULTS`.
+    script : str, optional
+        The ``benchmarks/`` script that writes it, for the error message (default: the file
+        name without its profile and machine suffixes).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is missing (an installed package has no ``benchmarks/``), naming the
+        script that writes it.
+    ValueError
+        When it is not a JSON object.
+    """
+    path = Path(BENCHMARK_RESULTS if directory is None else directory) / name
+    if not path.is_file():
+        if script is None:
+            script = Path(name).stem.split("_book")[0].split("_ci")[0].split("_full")[0]
+        raise FileNotFoundError(f"no benchmark results at {path}: they are written by "
+                                f"benchmarks/{script}.py in a source checkout")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: expected a JSON object")
+    return data

@@ -33,12 +33,14 @@ from cosmicbook.crayfis.evaluate import (
     Reliability,
     classifier_two_sample_test,
     cluster_features,
+    describe_tan_seed_study,
     distribution_distances,
     expected_calibration_error,
     faithfulness,
     reliability,
     roc_auc,
     roc_curve,
+    tan_seed_study_table,
 )
 from cosmicbook.crayfis.experiment import (
     OracleResult,
@@ -118,6 +120,8 @@ __all__ = [
     "classifier_two_sample_test",
     "cluster_features",
     "distribution_distances",
+    "describe_tan_seed_study",
+    "tan_seed_study_table",
     "draw_kinds",
     "estimate_fractions",
     "expected_calibration_error",

@@ -25,6 +25,8 @@ __all__ = [
     "reliability",
     "roc_auc",
     "roc_curve",
+    "describe_tan_seed_study",
+    "tan_seed_study_table",
 ]
 
 
@@ -348,3 +350,50 @@ def classifier_two_sample_test(first, second, *, test_fraction: float = 0.3,
         accuracies.append(float(np.mean((sigmoid(z) > 0.5) == y_test)))
     best = int(np.argmax(aucs))
     return C2ST(aucs[best], accuracies[best], n_test, aucs)
+
+
+def tan_seed_study_table(study: dict):
+    """The TAN part of a seed study (``benchmarks/gan_seed_study.py``): an astropy Table, one
+    row per seed.
+
+    Columns: ``seed``; ``size``, ``charge``, ``pixels``: how many times the TAN shrinks the
+    Wasserstein distance to the real frames against the approximate readout
+    (:func:`distribution_distances`, brightest-cluster size and charge, all pixel values);
+    ``c2st_max``, the largest held-out AUC of the study's two-sample classifiers and
+    ``c2st_aucs``, all of them (:func:`classifier_two_sample_test`).
+
+    Raises
+    ------
+    ValueError
+        When ``study`` has no TAN runs.
+    """
+    from astropy.table import Table
+
+    runs = study.get("tan") or []
+    if not runs:
+        raise ValueError("the seed study has no TAN runs ('tan')")
+    rows = [(r["seed"], r["reduction"]["cluster size"], r["reduction"]["track charge"],
+             r["reduction"]["pixel values"], r["c2st_max"],
+             ", ".join(f"{a:.3f}" for a in r["c2st_aucs"])) for r in runs]
+    return Table(rows=rows, names=("seed", "size", "charge", "pixels", "c2st_max",
+                                   "c2st_aucs"))
+
+
+def describe_tan_seed_study(table, reduction_min: float = 3.5, auc_max: float = 0.6) -> str:
+    """What holds across training seeds, in words (``table`` from
+    :func:`tan_seed_study_table`)."""
+    n = len(table)
+
+    def span(col, fmt=".2f"):
+        return f"{np.min(table[col]):{fmt}}-{np.max(table[col]):{fmt}}"
+
+    size_ok = int(np.sum(table["size"] >= reduction_min))
+    charge_ok = int(np.sum(table["charge"] >= reduction_min))
+    auc_ok = int(np.sum(table["c2st_max"] <= auc_max))
+    n_cls = len(str(table["c2st_aucs"][0]).split(","))
+    return (f"Over {n} training seeds the TAN shrinks the brightest-cluster size distance "
+            f"{span('size', '.1f')} times and the charge distance {span('charge', '.1f')} "
+            f"times (at least {reduction_min:g} times for {size_ok} and {charge_ok} of {n} "
+            f"seeds); the largest two-sample AUC of {n_cls} classifiers per seed is "
+            f"{span('c2st_max', '.3f')}: every classifier stays at or below {auc_max:g} for "
+            f"{auc_ok} of {n} seeds.")

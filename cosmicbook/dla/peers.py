@@ -15,7 +15,6 @@ that far to the red.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from cosmicbook.core.results import BENCHMARK_RESULTS, load_benchmark
 from cosmicbook.dla.simulate import DLA_RANGE
 from cosmicbook.dla.voigt import LYA_WAVE, PIXEL_DEX
 
@@ -126,8 +126,7 @@ class GPFinder:
 
 
 #: Where ``benchmarks/dla_gp_comparison.py`` writes its results (in a source checkout).
-GP_COMPARISON = (Path(__file__).resolve().parents[2] / "benchmarks" / "results"
-                 / "dla_gp_comparison.json")
+GP_COMPARISON = BENCHMARK_RESULTS / "dla_gp_comparison.json"
 
 
 def load_gp_comparison(path: str | Path | None = None) -> tuple[Table, dict]:
@@ -149,10 +148,7 @@ def load_gp_comparison(path: str | Path | None = None) -> tuple[Table, dict]:
         When it lacks the ``methods`` written by that script.
     """
     path = GP_COMPARISON if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no GP comparison results at {path}: run "
-                                f"benchmarks/dla_gp_comparison.py")
-    data = json.loads(path.read_text())
+    data = load_benchmark(path.name, path.parent, script="dla_gp_comparison")
     if not isinstance(data.get("methods"), dict) or not data["methods"]:
         raise ValueError(f"{path.name}: expected a 'methods' mapping written by "
                          f"benchmarks/dla_gp_comparison.py")

@@ -26,9 +26,12 @@ rms per sample (sigma units).
 
 from cosmicbook.tes.evaluate import (
     CRITERIA,
+    SEED_STUDY,
     TODComparison,
     compare_tod,
     describe_comparison,
+    describe_seed_study,
+    seed_study_table,
     seed_table,
 )
 from cosmicbook.tes.inference import generate, load_model, save_model
@@ -149,6 +152,9 @@ __all__ = [
     "sample_power_law",
     "save_model",
     "seed_table",
+    "SEED_STUDY",
+    "describe_seed_study",
+    "seed_study_table",
     "segment_seconds",
     "simulate_glitches",
     "simulate_tod",

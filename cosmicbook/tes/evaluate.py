@@ -24,7 +24,8 @@ from cosmicbook.tes.metrics import (
     welch_psd,
 )
 
-__all__ = ["CRITERIA", "TODComparison", "compare_tod", "describe_comparison", "seed_table"]
+__all__ = ["CRITERIA", "SEED_STUDY", "TODComparison", "compare_tod", "describe_comparison",
+           "describe_seed_study", "seed_study_table", "seed_table"]
 
 #: The chapter's acceptance criteria (for the better GAN on held-out MC).
 CRITERIA: dict[str, str] = {
@@ -250,3 +251,58 @@ def seed_table(comparisons: dict[str, TODComparison],
                      f"{_verdict(ok['correlation'])}"))
     return Table(rows=rows, names=("model", "training & validation", "power spectrum",
                                    "frequency spectrum", "bolometer correlation"))
+
+
+#: The committed seed study of ``benchmarks/gan_seed_study.py`` (book profile).
+SEED_STUDY = "gan_seed_study_book_cpu2-epyc.json"
+
+
+def seed_study_table(study: dict) -> Table:
+    """The CRAB part of a seed study (``benchmarks/gan_seed_study.py``), one row per seed.
+
+    Columns: ``seed``; ``psd_min``/``psd_max``, the smallest and largest decade-averaged PSD
+    ratio over decades and bolometers with Welch windows of 1,024 samples (decades from
+    0.18 Hz); ``psd_min_256``/``psd_max_256`` with the chapter's 256-sample windows;
+    ``rate_ratio`` (detected glitch rate at flux 2 over flux 0.5, generated), ``rate_ratio_mc``
+    (the same for MC) and ``rate_rel`` (their ratio); then the chapter's four criteria
+    (:data:`CRITERIA`) on the study's held-out MC, True or False.
+
+    Raises
+    ------
+    ValueError
+        When ``study`` has no CRAB runs.
+    """
+    runs = study.get("crab") or []
+    if not runs:
+        raise ValueError("the seed study has no CRAB runs ('crab')")
+    rows = [(r["seed"], *r["psd_range_1024"], *r["psd_range_256"], r["rate_ratio"],
+             r["rate_ratio_mc"], r["rate_ratio_rel"],
+             *(bool(r["criteria"][k]) for k in CRITERIA)) for r in runs]
+    return Table(rows=rows, names=("seed", "psd_min", "psd_max", "psd_min_256", "psd_max_256",
+                                   "rate_ratio", "rate_ratio_mc", "rate_rel", *CRITERIA))
+
+
+def describe_seed_study(table: Table, psd_range=(0.85, 1.18), rate_tolerance: float = 0.1
+                        ) -> str:
+    """What holds across training seeds, in words (``table`` from :func:`seed_study_table`)."""
+    n = len(table)
+
+    def span(col, fmt=".2f"):
+        return f"{np.min(table[col]):{fmt}}-{np.max(table[col]):{fmt}}"
+
+    psd_ok = (table["psd_min"] >= psd_range[0]) & (table["psd_max"] <= psd_range[1])
+    rate_ok = np.abs(table["rate_rel"] - 1) <= rate_tolerance
+    chapter = [k for k in CRITERIA if np.all(table[k])]
+    fails = [k for k in CRITERIA if not np.all(table[k])]
+    text = (f"Over {n} training seeds, the decade-averaged PSD ratio from 0.18 Hz up spans "
+            f"{span('psd_min')} at its lowest and {span('psd_max')} at its highest: within "
+            f"{psd_range[0]:g}-{psd_range[1]:g} for {int(np.sum(psd_ok))} of {n} seeds. The "
+            f"glitch-rate ratio between flux 2 and 0.5 is {span('rate_ratio')} against the "
+            f"MC's {np.mean(table['rate_ratio_mc']):.2f} ({span('rate_rel')} of it): within "
+            f"{100 * rate_tolerance:.0f} % for {int(np.sum(rate_ok))} of {n}.")
+    if chapter:
+        text += " The chapter's criteria that hold for every seed: " + ", ".join(chapter) + "."
+    for k in fails:
+        text += (f" The {k} criterion ({CRITERIA[k]}) holds for {int(np.sum(table[k]))} "
+                 f"of {n} seeds.")
+    return text
