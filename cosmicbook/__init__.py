@@ -36,6 +36,7 @@ from .core import (
     read_image,
     resolve_profile,
     scoreboard_markdown,
+    value_span,
     write_image,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "read_image",
     "resolve_profile",
     "scoreboard_markdown",
+    "value_span",
     "write_image",
     *core._LAZY,
     *_SUBPACKAGES,

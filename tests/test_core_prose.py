@@ -57,3 +57,10 @@ def test_mask_nan_rounds_a_copy_and_passes_none():
     m = cb.mask_nan(t, decimals=2)
     assert m["x"][0] == 1.23 and t["x"][0] == 1.23456
     assert cb.mask_nan(None) is None
+
+
+def test_value_span():
+    assert cb.value_span([0.81, 0.75, 0.8]) == "3 seeds: 0.75-0.81"
+    assert cb.value_span([5.0], ".1f", "runs") == "1 runs: 5.0-5.0"
+    assert cb.value_span(None) == "seeds: not available"
+    assert cb.value_span([]) == "no seeds"

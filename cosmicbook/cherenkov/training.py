@@ -20,7 +20,6 @@ gives the runs of the book.
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from dataclasses import dataclass
@@ -37,24 +36,10 @@ from cosmicbook.cherenkov.preprocess import (
     localiser_inputs,
 )
 from cosmicbook.cherenkov.simulate import CountsMaps
-from cosmicbook.core.training import Checkpoint, History, fit
+from cosmicbook.core.training import Checkpoint, FitConfig, History, fit
 
 __all__ = ["CleanerConfig", "LocaliserConfig", "RegressorConfig", "focal_loss",
            "regressor_targets", "train_cleaner", "train_localiser", "train_regressor"]
-
-
-def _positive_int(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_settings(config) -> None:
-    """The settings every config shares: positive ``epochs``, ``batch_size`` and ``lr``."""
-    _positive_int(config.epochs, "epochs")
-    _positive_int(config.batch_size, "batch_size")
-    if isinstance(config.lr, bool) or not isinstance(config.lr, numbers.Real) or not (
-            math.isfinite(config.lr) and config.lr > 0):
-        raise ValueError(f"lr must be a positive number, got {config.lr!r}")
 
 
 def _check_model(model, cls) -> None:
@@ -99,17 +84,14 @@ def _crop_centres(maps: CountsMaps, crop: int, rng: np.random.Generator,
 
 
 @dataclass(frozen=True)
-class CleanerConfig:
+class CleanerConfig(FitConfig):
     """How :func:`train_cleaner` trains (the book's settings by default).
+
+    Besides the fields of :class:`~cosmicbook.core.training.FitConfig` (``epochs`` over the
+    training maps, ``batch_size`` maps or crops per Adam step, Adam's learning rate ``lr``):
 
     Attributes
     ----------
-    epochs : int
-        Passes over the training maps.
-    batch_size : int
-        Maps (or crops) per Adam step.
-    lr : float
-        Adam's learning rate.
     crop : int or None
         Train on crops of this size (a multiple of 4, at least 8, at most the map size),
         drawn once per map, half of them around the source and half anywhere; None trains on
@@ -122,7 +104,7 @@ class CleanerConfig:
     crop: int | None = 96
 
     def __post_init__(self):
-        _check_settings(self)
+        super().__post_init__()
         if self.crop is not None and (
                 isinstance(self.crop, bool) or not isinstance(self.crop, numbers.Integral)
                 or self.crop % 4 or self.crop < 8):
@@ -192,28 +174,18 @@ def regressor_targets(maps: CountsMaps) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RegressorConfig:
-    """How :func:`train_regressor` trains (the seed's settings by default).
+class RegressorConfig(FitConfig):
+    """How :func:`train_regressor` trains (the seed's settings by default): the fields of
+    :class:`~cosmicbook.core.training.FitConfig` only, ``epochs`` over the training maps,
+    ``batch_size`` maps per Adam step and Adam's learning rate ``lr``.
 
     The network's dense units and dropout are :class:`~cosmicbook.cherenkov.model.CNNRegressor`
     arguments.
-
-    Attributes
-    ----------
-    epochs : int
-        Passes over the training maps.
-    batch_size : int
-        Maps per Adam step.
-    lr : float
-        Adam's learning rate.
     """
 
     epochs: int = 5
     batch_size: int = 32
     lr: float = 1e-3
-
-    def __post_init__(self):
-        _check_settings(self)
 
 
 def train_regressor(model: CNNRegressor, cleaned_train: np.ndarray, train: CountsMaps,
@@ -311,25 +283,17 @@ def _localiser_step(model, batch, device):
 
 
 @dataclass(frozen=True)
-class LocaliserConfig:
+class LocaliserConfig(FitConfig):
     """How :func:`train_localiser` trains (the book's settings by default).
 
-    Attributes
-    ----------
-    epochs : int
-        Passes over the training maps; the learning rate decays to 0 over them (cosine).
-    batch_size : int
-        Maps per Adam step.
-    lr : float
-        Adam's initial learning rate.
+    The fields of :class:`~cosmicbook.core.training.FitConfig`: ``batch_size`` maps per Adam
+    step, whose learning rate decays from ``lr`` to 0 (cosine) over the ``epochs`` (passes over
+    the training maps).
     """
 
     epochs: int = 5
     batch_size: int = 64
     lr: float = 2e-3
-
-    def __post_init__(self):
-        _check_settings(self)
 
 
 def train_localiser(model: HeatmapLocaliser, train: CountsMaps, val: CountsMaps,

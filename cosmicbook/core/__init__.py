@@ -13,7 +13,7 @@ from typing import Any
 from .config import PROFILES, Profile, resolve_profile
 from .io import data_registry, fetch, read_image, write_image
 from .progress import progress
-from .prose import glue, glue_run, machine_name, mask_nan, profile_times
+from .prose import glue, glue_run, machine_name, mask_nan, profile_times, value_span
 from .results import Metric, Results, collect_results, load_benchmark, scoreboard_markdown
 from .timing import Timer, best_time
 
@@ -22,6 +22,7 @@ _LAZY = {
     "seed_everything": "device",
     "set_num_threads": "device",
     "fit": "training",
+    "FitConfig": "training",
     "predict": "training",
     "evaluate": "training",
     "Checkpoint": "training",
@@ -48,6 +49,7 @@ __all__ = [
     "machine_name",
     "mask_nan",
     "profile_times",
+    "value_span",
     "PROFILES",
     "Profile",
     "resolve_profile",

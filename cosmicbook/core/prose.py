@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PROFILE_TIMES", "glue", "glue_run", "machine_name", "mask_nan", "profile_times"]
+__all__ = ["PROFILE_TIMES", "glue", "glue_run", "machine_name", "mask_nan", "profile_times",
+           "value_span"]
 
 #: Measured wall-clock time of every chapter per profile, as the last full execution on
 #: each machine recorded it: written by ``make book`` (:func:`cosmicbook.book.record_times`),
@@ -152,3 +153,23 @@ def mask_nan(table, decimals: int | None = None):
                 out[name] = MaskedColumn(col, mask=bad | np.ma.getmaskarray(col))
                 out[name].format = col.format
     return out
+
+
+def value_span(values, fmt: str = ".2f", what: str = "seeds") -> str:
+    """``"3 seeds: 0.75-0.81"``: how many values and their range, for a results note.
+
+    Parameters
+    ----------
+    values : array_like or None
+        The values (``None``: the source is missing, and the text says so).
+    fmt : str
+        Format of the two ends.
+    what : str
+        What the values are of.
+    """
+    if values is None:
+        return f"{what}: not available"
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return f"no {what}"
+    return f"{v.size} {what}: {np.nanmin(v):{fmt}}-{np.nanmax(v):{fmt}}"

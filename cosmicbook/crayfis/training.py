@@ -10,8 +10,6 @@ probabilities are calibrated (temperature scaling), which the mixture formula ne
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from dataclasses import dataclass
 
@@ -22,7 +20,7 @@ from scipy.optimize import isotonic_regression, minimize_scalar
 from torch.utils.data import DataLoader, TensorDataset
 
 from cosmicbook.core.stats import roc_auc
-from cosmicbook.core.training import Checkpoint, History, fit, predict
+from cosmicbook.core.training import Checkpoint, FitConfig, History, fit, predict
 from cosmicbook.crayfis.model import TrackCNN, to_input
 
 __all__ = ["Calibration", "ClassifierConfig", "fit_temperature", "predict_logits", "sigmoid",
@@ -48,32 +46,16 @@ def _check_xy(frames, labels, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    """How :func:`train_classifier` trains (the chapter's settings by default).
-
-    Attributes
-    ----------
-    epochs : int
-        Passes over the training frames; the learning rate decays to 0 over them (cosine).
-    batch_size : int
-        Frames per Adam step.
-    lr : float
-        Adam's initial learning rate.
+class ClassifierConfig(FitConfig):
+    """How :func:`train_classifier` trains (the chapter's settings by default): the fields
+    of :class:`~cosmicbook.core.training.FitConfig`, with ``batch_size`` frames per Adam step
+    and a learning rate that decays from ``lr`` to 0 (cosine) over the ``epochs`` (passes over
+    the training frames).
     """
 
     epochs: int = 8
     batch_size: int = 128
     lr: float = 2e-3
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        lr = self.lr
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
-                math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
 
 
 def train_classifier(model: TrackCNN, frames, labels, val_frames, val_labels,

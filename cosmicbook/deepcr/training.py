@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from cosmicbook.core.training import Checkpoint, History, fit, freeze_batchnorm
+from cosmicbook.core.training import Checkpoint, FitConfig, History, fit, freeze_batchnorm
 
 from .model import UNet
 
@@ -85,17 +85,15 @@ def make_loader(dataset: torch.utils.data.Dataset, batch_size: int, *, shuffle: 
 
 
 @dataclass(frozen=True)
-class MaskNetConfig:
+class MaskNetConfig(FitConfig):
     """How :func:`train_mask_net` trains (deepCR's recipe by default).
+
+    Besides the fields of :class:`~cosmicbook.core.training.FitConfig` (``epochs`` over the
+    training patches, with no default; ``batch_size`` patches per optimiser step; Adam's
+    learning rate ``lr``, deepCR: 0.005):
 
     Attributes
     ----------
-    epochs : int
-        Number of passes over the training patches.
-    batch_size : int
-        Patches per optimiser step.
-    lr : float
-        Adam's learning rate (deepCR: 0.005).
     freeze_fraction : float
         Batch-norm statistics are frozen (:func:`cosmicbook.core.freeze_batchnorm`) at the end
         of epoch ``round(freeze_fraction * epochs)``; 1 never freezes.
@@ -110,9 +108,9 @@ class MaskNetConfig:
     lr_drop: float = 2.5
 
     def __post_init__(self):
-        if self.lr <= 0 or self.lr_drop <= 0:
-            raise ValueError(f"lr and lr_drop must be positive, got {self.lr!r} and "
-                             f"{self.lr_drop!r}")
+        super().__post_init__()
+        if self.lr_drop <= 0:
+            raise ValueError(f"lr_drop must be positive, got {self.lr_drop!r}")
 
 
 def train_mask_net(

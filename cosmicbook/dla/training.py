@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
-from cosmicbook.core.training import Checkpoint, History, fit
+from cosmicbook.core.training import Checkpoint, FitConfig, History, fit
 from cosmicbook.dla.labels import (
     HALF_POSITIVE,
     extract_windows,
@@ -242,17 +242,15 @@ def _finite(value) -> bool:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(FitConfig):
     """How :func:`train_model` trains (the book's settings by default).
+
+    Besides the fields of :class:`~cosmicbook.core.training.FitConfig` (``epochs`` over the
+    training windows, over which Adam's learning rate decays from ``lr`` to 0 (cosine), and
+    ``batch_size`` windows per step, which a :class:`StreamingWindows` training set sets itself):
 
     Attributes
     ----------
-    epochs : int
-        Passes over the training windows; the learning rate decays to 0 over them (cosine).
-    batch_size : int
-        Windows per Adam step (a :class:`StreamingWindows` training set sets its own).
-    lr : float
-        Adam's initial learning rate.
     weight_decay : float
         Adam's L2 penalty (0: none).
     """
@@ -263,12 +261,7 @@ class TrainingConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not _finite(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        super().__post_init__()
         if not _finite(self.weight_decay) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be a non-negative number, got "
                              f"{self.weight_decay!r}")

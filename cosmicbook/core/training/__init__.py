@@ -9,6 +9,9 @@ format that resume exactly, the moving average of the generator's weights
 (:func:`update_average`), one :class:`History` row per round; :func:`gradient_penalty` is the
 WGAN-GP term.
 
+The chapters' small frozen training configs (``CleanerConfig``, ``MaskNetConfig``...) subclass
+:class:`FitConfig`, which holds and checks the ``epochs``, ``batch_size`` and ``lr`` they share.
+
 What :func:`fit` does, per epoch::
 
     model.train()
@@ -63,6 +66,7 @@ from .adversarial import (
 from .averaging import update_average
 from .batchnorm import freeze_batchnorm, frozen_batchnorm_layers, unfreeze_batchnorm
 from .checkpoint import Checkpoint, checkpoint_name
+from .config import FitConfig
 from .history import History
 from .loop import evaluate, fit, predict
 
@@ -74,6 +78,7 @@ __all__ = [
     "History",
     "evaluate",
     "fit",
+    "FitConfig",
     "freeze_batchnorm",
     "frozen_batchnorm_layers",
     "gradient_penalty",

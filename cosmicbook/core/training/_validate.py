@@ -16,6 +16,14 @@ def _positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def _positive_number(value: object, name: str) -> float:
+    """A finite real number above 0 (not a bool), e.g. a learning rate."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
 def _nonnegative_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative int, got {value!r}")
