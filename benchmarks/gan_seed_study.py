@@ -111,6 +111,9 @@ class CrabStudy:
         comparison = tes.compare_tod(gen, self.test, self.train)
         out["criteria"] = comparison.passes()
         out["correlation_max_diff"] = comparison.correlation_max_diff
+        out["amplitude_ks_p"] = float(comparison.amplitudes.ks_pvalue)
+        out["amplitude_wasserstein"] = float(comparison.amplitudes.relative_wasserstein)
+        out["memorisation"] = float(comparison.memorisation)
         rates = {f: self._rate(model.generate(self.n_flux, f, seed=seed + 20 + k))
                  for k, f in enumerate((0.5, 2.0))}
         out["rate_ratio"] = rates[2.0] / rates[0.5]
@@ -198,6 +201,7 @@ CRAB_KEYS = {
     "rate_ratio": lambda r: r["rate_ratio"],
     "rate_ratio_rel": lambda r: r["rate_ratio_rel"],
     "correlation_max_diff": lambda r: r["correlation_max_diff"],
+    "amplitude_wasserstein": lambda r: r["amplitude_wasserstein"],
 }
 TAN_KEYS = {
     "size_reduction": lambda r: next(v for k, v in r["reduction"].items() if "size" in k),

@@ -117,9 +117,11 @@ cfg = cb.resolve_profile(tes.PROFILES, PROFILE, seed=SEED, n_train=N_TRAIN,
 cb.set_style()
 torch.set_num_threads(1)  # timings below are for one CPU thread
 rng = cb.seed_everything(cfg.seed)
+device = cb.get_device()  # CUDA when available, else the CPU
 started = time.perf_counter()
 glue = cb.glue
 glue("profile_times", cb.profile_times("05_crab", "a GPU"))
+print(f"memory needed by the {cfg.name} profile: {tes.memory_estimate(cfg)}")
 cfg
 
 # %% [markdown]
@@ -342,13 +344,13 @@ def train_crab(loss, opt, n_critic, checkpoint=None, **changes):
     model = tes.build_crab(train, train_flux, arch, seed=cfg.seed)
     history = tes.train_gan(model, train, train_flux, run, monitor=val,
                             monitor_flux=np.ones(cfg.n_val), seed=cfg.seed,
-                            checkpoint=checkpoint, progress=False)
+                            checkpoint=checkpoint, device=device, progress=False)
     return model, history
 
 
 models, histories, train_seconds = {}, {}, {}
 for name, (loss, opt, n_critic) in runs.items():
-    ckpt = cb.checkpoint_name(f"crab_{loss}_{opt}", dict(cfg), "adversarial loop")
+    ckpt = cb.checkpoint_name(f"crab_{loss}_{opt}", dict(cfg), config.as_dict())
     models[name], histories[name] = train_crab(loss, opt, n_critic, ckpt)
     train_seconds[name] = sum(histories[name]["seconds"])
 fig = tes.plot_history(histories)
@@ -583,6 +585,54 @@ print(f"one hour of TOD ({n_hour} segments x 4 bolometers): MC {mc_hour:.2f} s, 
       + ", ".join(f"{n} {t:.2f} s" for n, t in gan_hour.items()))
 
 # %% [markdown]
+# ## Across training seeds
+#
+# Every number so far comes from one training seed, and several criteria were met with thin
+# margins. `benchmarks/gan_seed_study.py` trains the BCE-GAN of the book profile with three
+# seeds (initial weights, batches, latent vectors; the training MC stays the same) and
+# measures each on 1,024 generated against 1,024 held-out MC segments -- with Welch windows
+# of 1,024 samples, so that the lowest decade the 5.9 s segments resolve, from 0.18 Hz,
+# counts -- and the flux conditioning on 1,024 segments per flux. Its targets are stricter
+# than the chapter's: PSD ratios within 0.85-1.18 in every decade, and a rate ratio
+# between flux 2 and 0.5 within 10 % of the MC's.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+try:
+    study = cb.load_benchmark("gan_seed_study_book_cpu2-epyc.json")
+except FileNotFoundError as err:
+    study, seed_runs = None, None
+    print(f"skipped: {err}")
+else:
+    seed_runs = tes.seed_study_table(study)
+    print(f"{study['profile']} profile, {study['machine']}, {study['written_utc']}")
+cb.mask_nan(seed_runs, decimals=3)
+
+# %%
+if seed_runs is not None:
+    glue("seed_verdict", tes.describe_seed_study(seed_runs))
+    glue("seed_psd_lo", float(np.min(seed_runs["psd_min"])))
+else:
+    glue("seed_verdict", "The seed study is not part of this installation.")
+    glue("seed_psd_lo", float("nan"))
+
+
+def seed_span(column, fmt=".3f"):
+    """'n seeds: lo-hi' of a seed-study column, for the results notes."""
+    return cb.value_span(None if seed_runs is None else seed_runs[column], fmt)
+
+# %% [markdown]
+# {glue:text}`seed_verdict`
+#
+# What holds across seeds: the correlation matrices and the absence of copies. What does
+# not: the power below 10 Hz, where the slow tails of bright glitches and the $1/f$ noise
+# live, stays short by up to a quarter in some bolometer for every seed (the lowest ratio
+# is {glue:text}`seed_psd_lo:.2f`), so the chapter's own PSD criterion is not a property of
+# the method at this training length: whether a run meets it depends on its seed and its
+# test set. The flux conditioning learns most but not all of the MC's growth.
+# The results table gives the spread over seeds next to each headline number.
+
+# %% [markdown]
 # ## Results
 #
 # The better GAN is the one meeting more of the chapter's criteria on the held-out MC (ties:
@@ -612,14 +662,16 @@ results = cb.Results("05_crab", "CRAB: a GAN for cosmic-ray glitches in TES bolo
 P, PL = "cavallotto2024crab", "planck2014glitches"
 ok = dict(paper="consistent", source=P)
 results.add("PSD ratio, lowest decade average", b.psd_ratio_range[0],
-            baseline=twin.psd_ratio_range[0], goal=">= 0.8", headline=True, **ok)
+            baseline=twin.psd_ratio_range[0], goal=">= 0.8", headline=True,
+            note=seed_span("psd_min_256"), **ok)
 results.add("PSD ratio, highest decade average", b.psd_ratio_range[1],
-            baseline=twin.psd_ratio_range[1], goal="<= 1.25", **ok)
+            baseline=twin.psd_ratio_range[1], goal="<= 1.25",
+            note=seed_span("psd_max_256"), **ok)
 results.add("amplitude KS p-value", b.amplitudes.ks_pvalue,
             baseline=twin.amplitudes.ks_pvalue, goal="> 0.01 (or W below)")
 results.add("amplitude Wasserstein / MC spread", b.amplitudes.relative_wasserstein,
             baseline=twin.amplitudes.relative_wasserstein, goal="< 0.1 (or KS above)",
-            headline=True)
+            headline=True, note=seed_span("amp_w"))
 results.add("max |correlation difference|", b.correlation_max_diff,
             baseline=twin.correlation_max_diff, goal="<= 0.1", **ok)
 results.add("memorisation ratio (NN distance)", b.memorisation,
@@ -641,8 +693,10 @@ results.add(f"{other}: criteria met", f"{sum(o.passes().values())}/4", goal="4/4
 mc_ratio = rates["Monte-Carlo"][2] / rates["Monte-Carlo"][0]
 for name in (best, other):
     ratio = rates[name][2] / rates[name][0]
+    note = "baseline column: the MC" + ("; BCE-GAN " + seed_span("rate_ratio", ".2f")
+                                        if name == "BCE-GAN" else "")
     results.add(f"{name}: glitch-rate ratio flux 2 / 0.5", ratio, baseline=mc_ratio,
-                goal="the MC's", note="baseline column: the MC")
+                goal="the MC's", note=note)
 results.add("one hour of TOD, generation", gan_hour[best], unit="s", timing=True,
             baseline=mc_hour, note="baseline column: the MC simulator")
 for name in models:

@@ -59,3 +59,20 @@ def test_estimate_leaves_model_and_random_states_alone():
         estimate_training_memory(model, torch.zeros(1, 1, 50), 4, data_bytes=-1)
     assert isinstance(MemoryEstimate(1, 1, 2, 3), MemoryEstimate)
     assert str(MemoryEstimate(0, 0, 0, 0, data=5)) == "about 5 B of data (no network to train)"
+
+
+def test_parametrized_modules_count_as_leaves():
+    # a spectrally normalised layer has a child (its parametrization): its output still counts,
+    # the weight its parametrization computes does not
+    sn = torch.nn.utils.parametrizations.spectral_norm
+    model = torch.nn.Sequential(sn(torch.nn.Linear(10, 20)), torch.nn.ReLU(),
+                                sn(torch.nn.Linear(20, 5)))
+    assert activation_bytes(model, torch.zeros(3, 10)) == 3 * 45 * 4
+
+
+def test_device_data_is_on_the_device_and_in_the_total():
+    est = MemoryEstimate(4, 4, 8, 16, data=100, batch_size=2, device_data=1000)
+    assert est.total == 1132 and est.device == 1032
+    assert (est + est).device_data == 2000
+    assert "1.0 kB copied to the GPU" in str(est)
+    assert "copied" not in str(MemoryEstimate(4, 4, 8, 16, data=100))

@@ -148,3 +148,21 @@ def test_weak_and_oracle_experiments_run(mixtures):
     assert weak.model.a == 0.9 and weak.model.calibration.kind == "isotonic"
     oracle = crayfis.oracle_experiment(mixtures, val, test, **kw)
     assert oracle.prob.shape == (120,) and 0 <= oracle.auc <= 1
+
+
+def test_weak_experiment_without_separated_ends(mixtures, monkeypatch):
+    """Validation scores whose ends hold the same D1/D2 mix (an undertrained network, a tiny
+    gap) leave a and b unestimated (NaN) instead of stopping the notebook."""
+    from cosmicbook.crayfis import experiment
+
+    def unseparated(*args, **kwargs):
+        raise crayfis.UnseparatedScores("both ends of the scores have the same D1/D2 mix")
+
+    monkeypatch.setattr(experiment, "estimate_fractions", unseparated)
+    val = simulate_mixtures(60, 0.9, 0.1, seed=4, progress=False)
+    test = simulate_mixtures(60, 0.9, 0.1, seed=5, progress=False)
+    weak = crayfis.weak_experiment(mixtures, val, test, epochs=1, channels=(4, 8, 8),
+                                   progress=False)
+    assert np.isnan(weak.a_estimated) and np.isnan(weak.b_estimated)
+    assert np.all(np.isnan(weak.g_estimated)) and np.isnan(weak.ece_estimated)
+    assert np.all(np.isfinite(weak.g_known)) and np.isfinite(weak.ece_known)

@@ -112,3 +112,16 @@ def test_estimate_fractions_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         estimate_fractions(np.r_[s[:-1], np.nan], d1)
     assert set(crayfis.__all__) >= {"weak_to_posterior", "estimate_fractions"}
+
+
+def test_estimate_fractions_unseparated_ends():
+    # the same D1/D2 mix at both ends, or no D2 frame at either: a and b are undetermined
+    s = np.arange(20.0)
+    same = np.tile([True, False], 10)
+    with pytest.raises(crayfis.UnseparatedScores, match="same D1/D2 mix"):
+        estimate_fractions(s, same, quantile=0.1)
+    middle = np.ones(20, bool)
+    middle[8:12] = False
+    with pytest.raises(crayfis.UnseparatedScores, match="no frame of D2"):
+        estimate_fractions(s, middle, quantile=0.1)
+    assert issubclass(crayfis.UnseparatedScores, ValueError)

@@ -1,9 +1,10 @@
 """The ``full`` profiles, which no machine of the book has run: one or two training steps each.
 
 Every chapter's ``full`` configuration is resolved as the notebook resolves it, and only the
-data sizes are overridden (fewer and smaller frames or maps, one or two epochs); every other
-knob -- network widths, batch sizes, patch sizes and strides, crops, tiles, learning rates,
-observing conditions -- stays at its ``full`` value, and the networks are built and trained
+data sizes are overridden (fewer and smaller frames, maps or segments, one or two epochs or
+iterations); every other knob -- network widths, batch sizes, patch sizes and strides, crops,
+tiles, learning rates, loss weights, observing conditions -- stays at its ``full`` value, and
+the networks are built and trained
 through the same calls as in the notebook, on the CPU. A reader who runs a ``full`` profile on
 a GPU should not meet a crash that these tests would have met first. The comment of each test
 says what its overrides change and why.
@@ -16,7 +17,7 @@ import pytest
 import torch
 
 import cosmicbook as cb
-from cosmicbook import darks, deepcr
+from cosmicbook import crayfis, darks, deepcr, tes
 
 
 def _finite(history, *keys):
@@ -200,3 +201,183 @@ def test_cherenkov_full_profile_trains(tmp_path):
                              knobs=dict(cfg), history=hist.state_dict()["records"])
         reloaded = ck.load_model(kind, path).state_dict()
         assert all(torch.equal(reloaded[k], v) for k, v in net.state_dict().items())
+
+
+def _crab_data(cfg):
+    """The notebook's MC sets of the CRAB chapter: training (with its fluxes), validation,
+    test (with its truth table)."""
+    rng = np.random.default_rng(cfg.seed)
+    flux = np.exp(rng.uniform(np.log(cfg.flux_min), np.log(cfg.flux_max), cfg.n_train))
+    train = tes.simulate_tod(cfg.n_train, flux, seed=cfg.seed, progress=False)
+    val = tes.simulate_tod(cfg.n_val, 1.0, seed=cfg.seed + 1, progress=False)
+    test, truth = tes.simulate_glitches(cfg.n_test, 1.0, seed=cfg.seed + 2, progress=False)
+    return flux, train, val, test, truth
+
+
+def _train_crab(cfg, train, flux, val, loss, opt, n_critic, checkpoint=None, **changes):
+    """The notebook's ``train_crab``: a fresh CRAB, one loss and optimizer pairing."""
+    lr_d = {"sgd": cfg.lr_d_sgd, "adam": cfg.lr_d_adam}
+    run = tes.GANConfig.from_profile(cfg).replace(loss=loss, d_optimizer=opt,
+                                                  lr_d=lr_d[opt], n_critic=n_critic, **changes)
+    model = tes.build_crab(train, flux, tes.CRABConfig.from_profile(cfg), seed=cfg.seed)
+    history = tes.train_gan(model, train, flux, run, monitor=val,
+                            monitor_flux=np.ones(cfg.n_val), seed=cfg.seed,
+                            checkpoint=checkpoint, progress=False, device="cpu")
+    return model, history
+
+
+# The CRAB chapter's full configuration with its data and iterations shrunk: 64 training
+# segments instead of 20,000 (one batch of 64 is drawn with replacement, so any count
+# works), 8 validation segments instead of 512 (the diagnostics' monitor), 16 test segments
+# instead of 2,000 and 8 per flux level instead of 1,000; iterations = compare_iterations =
+# log_every = 1 instead of 30,000 / 5,000 / 500 (iterations must be a multiple of log_every:
+# one round of one iteration still runs the diagnostics, the history row, the moving
+# average and the checkpoint) and 1 discriminator pre-training step instead of 500. Batch
+# size 64, the learning rates, n_critic = 5 of the WGAN-GP, ema = 0.999, every
+# architecture flag and the statistic-loss weights and groups stay at their full values.
+_CRAB_SHRUNK = dict(n_train=64, n_val=8, n_test=16, n_flux=8, iterations=1,
+                    compare_iterations=1, log_every=1, pretrain_steps=1)
+
+
+@pytest.mark.slow
+def test_tes_full_profile_trains(tmp_path):
+    cfg = cb.resolve_profile(tes.PROFILES, "full", **_CRAB_SHRUNK)
+    flux, train, val, test, _ = _crab_data(cfg)
+    mc_twin = tes.simulate_tod(cfg.n_test, 1.0, seed=cfg.seed + 3, progress=False)
+    runs = {"BCE-GAN": ("bce", "sgd", 1), "WGAN-GP": ("wgan-gp", "adam", cfg.n_critic)}
+    models, histories = {}, {}
+    for name, (loss, opt, n_critic) in runs.items():
+        ckpt = tmp_path / f"crab_{loss}_{opt}.ckpt"
+        models[name], histories[name] = _train_crab(cfg, train, flux, val, loss, opt,
+                                                    n_critic, ckpt)
+        h = histories[name]
+        assert len(h) == cfg.iterations // cfg.log_every and h["iteration"] == [1]
+        assert _finite(h, "train_loss", "val_loss", "d_loss", "psd_dev", "corr_dev",
+                       "diversity", *(f"stat_{k}" for k in ("psd", "correlation",
+                                                             "quantile", "glitch")))
+        # a re-run resumes from the finished checkpoint: the same history, no training
+        _, again = _train_crab(cfg, train, flux, val, loss, opt, n_critic, ckpt)
+        assert again["train_loss"] == h["train_loss"]
+    assert histories["WGAN-GP"]["gp"][0] > 0 and histories["BCE-GAN"]["gp"] == [0.0]
+
+    shape = (cfg.n_test, 4, 1060)
+    generated = {n: m.generate(cfg.n_test, flux=1.0, seed=cfg.seed + 10)
+                 for n, m in models.items()}
+    comparisons = {n: tes.compare_tod(x, test, train) for n, x in generated.items()}
+    comparisons["MC twin"] = tes.compare_tod(mc_twin, test, train)
+    assert all(x.shape == shape and np.all(np.isfinite(x)) for x in generated.values())
+    assert len(tes.seed_table(comparisons, histories)) >= 2
+    assert models["BCE-GAN"].generate(4, 1.0, seed=0).shape == (4, 4, 1060)
+    for level in (0.5, 1.0, 2.0):  # the conditional generation
+        x = models["WGAN-GP"].generate(cfg.n_flux, level, seed=0)
+        assert np.isfinite(tes.glitch_rate(tes.detect_glitches(x)).mean())
+
+    path = tes.save_model(models["WGAN-GP"], tmp_path / f"crab_{cfg.name}.pt",
+                          profile=cfg.name, name="WGAN-GP", knobs=dict(cfg),
+                          history=histories["WGAN-GP"].state_dict()["records"])
+    reloaded = tes.load_model(path)
+    np.testing.assert_array_equal(reloaded.generate(4, 1.0, seed=0),
+                                  models["WGAN-GP"].generate(4, 1.0, seed=0))
+
+
+@pytest.mark.slow
+def test_tes_full_profile_other_pairings():
+    # The optimizer comparison (BCE with Adam/Adam, WGAN-GP with Adam/SGD for
+    # compare_iterations) and exercise 1 (the purely adversarial BCE-GAN), shrunk as above.
+    cfg = cb.resolve_profile(tes.PROFILES, "full", **_CRAB_SHRUNK)
+    flux, train, val, _, _ = _crab_data(cfg)
+    for loss, opt, n_critic in (("bce", "adam", 1), ("wgan-gp", "sgd", cfg.n_critic)):
+        _, h = _train_crab(cfg, train, flux, val, loss, opt, n_critic,
+                           iterations=cfg.compare_iterations)
+        assert h["iteration"] == [cfg.compare_iterations]
+        assert _finite(h, "train_loss", "d_loss", "psd_dev", "corr_dev", "diversity")
+    _, h = _train_crab(cfg, train, flux, val, "bce", "sgd", 1,
+                       iterations=cfg.compare_iterations, stat_weights=None)
+    assert _finite(h, "train_loss", "diversity") and "stat_psd" not in h.state_dict()["records"]
+
+
+@pytest.mark.slow
+def test_crayfis_full_profile_weak_labels(tmp_path):
+    # The weak-label half of the CRAYFIS chapter at the full profile's network settings
+    # (batch 256, learning rate 1e-3) and all six gaps of its sweep. Shrunk: the frames (256
+    # + 256 training frames per set instead of 100,000 -- two updates of 256 per epoch --,
+    # 64 validation and 128 test frames per set instead of 10,000 and 20,000; 128 per set
+    # for each sweep point and the violation instead of 50,000) and the epochs (1 instead of
+    # 20 and 15).
+    cfg = cb.resolve_profile(crayfis.PROFILES, "full", n_per_set=256, n_val_per_set=64,
+                             n_test_per_set=128, epochs=1, sweep_n_per_set=128,
+                             sweep_epochs=1)
+    mix = dict(a=cfg.a, b=cfg.b, progress=False)
+    train = crayfis.simulate_mixtures(cfg.n_per_set, seed=cfg.seed, **mix)
+    val = crayfis.simulate_mixtures(cfg.n_val_per_set, seed=cfg.seed + 1, **mix)
+    test = crayfis.simulate_mixtures(cfg.n_test_per_set, seed=cfg.seed + 2, **mix)
+    train_kw = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
+    weak = crayfis.weak_experiment(train, val, test, checkpoint=tmp_path / "weak.ckpt",
+                                   progress=False, **train_kw)
+    oracle = crayfis.oracle_experiment(train, val, test, checkpoint=tmp_path / "oracle.ckpt",
+                                       progress=False, **train_kw)
+    for h in (weak.history, oracle.history):
+        assert len(h) == cfg.epochs and _finite(h, "train_loss", "val_loss")
+    n_test = 2 * cfg.n_test_per_set
+    assert weak.f.shape == weak.g_known.shape == oracle.prob.shape == (n_test,)
+    assert 0 <= weak.auc <= 1 and math.isfinite(weak.ece_known)
+
+    n_sw = (cfg.sweep_n_per_set, cfg.sweep_n_per_set // 4, cfg.sweep_n_per_set // 2)
+    sw_kw = dict(train_kw, epochs=cfg.sweep_epochs, progress=False)
+    sweep = []
+    for gap in cfg.sweep_gaps:
+        ab = dict(a=0.5 + gap / 2, b=0.5 - gap / 2, progress=False)
+        sets = [crayfis.simulate_mixtures(n, seed=cfg.seed + 10 + k, **ab)
+                for k, n in enumerate(n_sw)]
+        sweep.append(crayfis.weak_experiment(*sets, **sw_kw))
+    bad = [crayfis.simulate_mixtures(n, seed=cfg.seed + 20 + k, violate=True, **mix)
+           for k, n in enumerate(n_sw)]
+    broken = crayfis.weak_experiment(*bad, **sw_kw)
+    assert len(sweep) == 6 and all(0 <= r.auc <= 1 for r in [*sweep, broken])
+    # after one update the smallest gaps may not separate the ends of the validation
+    # scores: their a and b are then NaN (UnseparatedScores), not a crash
+    assert all(np.isnan(r.a_estimated) or 0 <= r.a_estimated <= 1 for r in sweep)
+
+    probe = crayfis.track_probability(test.frames[:8], weak.model)
+    path = crayfis.save_model(weak.model, tmp_path / f"crayfis_weak_cnn_{cfg.name}.pt",
+                              profile=cfg.name, knobs=dict(cfg),
+                              history=weak.history.state_dict()["records"])
+    np.testing.assert_allclose(crayfis.track_probability(test.frames[:8],
+                                                         crayfis.load_model(path)), probe)
+    assert probe.shape == (8,) and np.all((probe >= 0) & (probe <= 1))
+
+
+def test_crayfis_full_profile_tan(tmp_path):
+    # The TAN at the full profile's size (generator of 32 hidden channels, learning rate
+    # 1e-3, matching weight 1, TANConfig's batch of 32) and its evaluation with three
+    # two-sample classifiers. Shrunk: 64 unpaired training frames per readout instead of
+    # 100,000 (two updates), 64 evaluation frames instead of 20,000, 1 epoch of the TAN
+    # and of each two-sample classifier instead of 20.
+    cfg = cb.resolve_profile(crayfis.PROFILES, "full", tan_n=64, eval_n=64, tan_epochs=1,
+                             c2st_epochs=1)
+    sets = crayfis.simulate_readout_sets(cfg.tan_n, cfg.eval_n, seed=cfg.seed + 30,
+                                         progress=False)
+    torch.manual_seed(cfg.seed)
+    gen, disc = crayfis.Generator(hidden=cfg.tan_hidden), crayfis.Discriminator()
+    tan_config = crayfis.TANConfig(epochs=cfg.tan_epochs, lr=cfg.tan_lr,
+                                   lambda_match=cfg.tan_match)
+    history = crayfis.train_tan(gen, disc, sets.approx_train, sets.real_train, tan_config,
+                                seed=cfg.seed, checkpoint=tmp_path / "tan.ckpt",
+                                progress=False, device="cpu")
+    assert len(history) == cfg.tan_epochs
+    assert _finite(history, "train_loss", "d_loss", "g_adversarial", "g_charge",
+                   *(f"g_match_{k}" for k in ("size", "charge", "pixels")))
+
+    tan_eval = crayfis.transform(gen, sets.approx, seed=cfg.seed)
+    tan_other = crayfis.transform(gen, sets.approx_other, seed=cfg.seed + 1)
+    assert tan_eval.shape == sets.approx.shape == (cfg.eval_n, 40, 40)
+    assert tan_eval.dtype == np.uint8 and tan_other.shape == sets.approx_other.shape
+    trk = sets.deposits.is_track
+    dist = crayfis.distribution_distances(sets.real, tan_eval, trk, trk)
+    assert all(math.isfinite(v) for v in dist.values())
+    c2st = crayfis.classifier_two_sample_test(sets.real, tan_other, epochs=cfg.c2st_epochs,
+                                              repeats=cfg.c2st_repeats, seed=cfg.seed,
+                                              progress=False)
+    assert len(c2st.aucs) == cfg.c2st_repeats and 0 <= c2st.auc <= 1
+    faith = crayfis.faithfulness(sets.approx, tan_eval, trk)
+    assert math.isfinite(faith["centroid shift"])

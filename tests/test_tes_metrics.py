@@ -206,3 +206,30 @@ def test_describe_comparison_of_two_mc_samples():
     assert "below 10 Hz" in text and f"{c.psd_span(True)} below" in text
     lo, hi = (float(v) for v in c.psd_span(False).split("-"))
     assert c.psd_ratio_range[0] <= lo <= hi <= c.psd_ratio_range[1]
+
+
+def test_robust_sigma_is_cores_and_gives_the_old_numbers():
+    """``tes.robust_sigma`` is :func:`cosmicbook.core.stats.robust_sigma` (the chapter's own
+    copy was removed); bit for bit the formula it had, with the axes the chapter uses."""
+    from cosmicbook.core import stats
+
+    def old(x, axis=None):  # the removed tes.metrics.robust_sigma
+        x = np.asarray(x, dtype=np.float64)
+        med = np.median(x, axis=axis, keepdims=True)
+        return 1.4826 * np.median(np.abs(x - med), axis=axis)
+
+    assert tes.robust_sigma is stats.robust_sigma
+    rng = np.random.default_rng(5)
+    tod = (rng.standard_normal((6, 4, 1060)) + 30 * (rng.random((6, 4, 1060)) < 0.01)).astype(
+        np.float32)
+    high = tod - np.median(tod, axis=-1, keepdims=True)
+    cases = [
+        (np.moveaxis(high, 1, 0).reshape(4, -1), 1),  # detect_glitches' noise per bolometer
+        (np.moveaxis(np.diff(tod, axis=-1), 1, 0).reshape(4, -1), 1),  # white_noise_cov.
+        (np.diff(tod, axis=-1), None),                # tests: the rms of generated TOD
+        (tod, -1), (tod, (0, 2)), (rng.standard_normal(7), 0),
+    ]
+    for x, axis in cases:
+        got, want = tes.robust_sigma(x, axis=axis), old(x, axis=axis)
+        assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.float64
+        np.testing.assert_array_equal(got, want)

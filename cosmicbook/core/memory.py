@@ -9,7 +9,9 @@ holds at once:
   model once on a small example batch with forward hooks on every leaf module and scaling
   the stored outputs to the batch size (a close upper bound: in-place activations and
   views are counted as copies);
-* the data the profile holds in memory (given by the chapter, in bytes).
+* the data the profile holds in memory (given by the chapter, in bytes), and apart from it
+  the data sets a training copies to the accelerator (``device_data``: a GAN's training set
+  moved to the GPU once, rather than batch by batch).
 
 The result is an estimate for float32 training; bfloat16 autocast roughly halves the
 activations. Framework overhead (the CUDA context, ~0.3-0.5 GB; the allocator's caching) is
@@ -51,8 +53,11 @@ class MemoryEstimate:
     activations : int
         Outputs stored for the backward pass of one batch of ``batch_size``.
     data : int
-        Data sets held in memory.
+        Data sets held in (host) memory.
     batch_size : int
+    device_data : int
+        Copies of data sets that the training keeps on the accelerator (on the CPU, in host
+        memory next to ``data``).
     """
 
     weights: int
@@ -61,15 +66,18 @@ class MemoryEstimate:
     activations: int
     data: int = 0
     batch_size: int = 1
+    device_data: int = 0
 
     @property
     def total(self) -> int:
         """The sum of all parts (bytes)."""
-        return self.weights + self.gradients + self.optimizer + self.activations + self.data
+        return (self.weights + self.gradients + self.optimizer + self.activations + self.data
+                + self.device_data)
 
     @property
     def device(self) -> int:
-        """What sits on the accelerator (bytes): everything but the data sets."""
+        """What sits on the accelerator (bytes): everything but the data sets in host memory
+        (``data``)."""
         return self.total - self.data
 
     def __add__(self, other: MemoryEstimate) -> MemoryEstimate:
@@ -77,7 +85,7 @@ class MemoryEstimate:
         return MemoryEstimate(self.weights + other.weights, self.gradients + other.gradients,
                               self.optimizer + other.optimizer,
                               self.activations + other.activations, self.data + other.data,
-                              self.batch_size)
+                              self.batch_size, self.device_data + other.device_data)
 
     def __str__(self) -> str:
         if not (self.weights or self.activations):  # data only: a chapter without a network
@@ -85,12 +93,28 @@ class MemoryEstimate:
         parts = (f"weights {format_bytes(self.weights)}, gradients "
                  f"{format_bytes(self.gradients)}, optimizer {format_bytes(self.optimizer)}, "
                  f"activations {format_bytes(self.activations)} at batch {self.batch_size}")
-        return (f"about {format_bytes(self.total)} ({parts}; data {format_bytes(self.data)}); "
+        data = f"data {format_bytes(self.data)}"
+        if self.device_data:
+            data += f" + {format_bytes(self.device_data)} copied to the GPU"
+        return (f"about {format_bytes(self.total)} ({parts}; {data}); "
                 f"on the GPU about {format_bytes(self.device)} plus the CUDA context")
 
 
+def _leaf_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules without children, where a parametrized module (e.g. a convolution under
+    ``torch.nn.utils.parametrizations.spectral_norm``) counts as one: its parametrizations
+    compute a weight per forward pass, not an activation per sample, and are skipped."""
+    from torch.nn.utils import parametrize
+
+    inner = {id(p) for m in model.modules() if parametrize.is_parametrized(m)
+             for p in m.parametrizations.modules()}
+    return [m for m in model.modules()
+            if id(m) not in inner and all(id(c) in inner for c in m.children())]
+
+
 def activation_bytes(model: nn.Module, *example: Any, **kwargs: Any) -> int:
-    """Bytes of the outputs of every leaf module in one forward pass of ``example``.
+    """Bytes of the outputs of every leaf module in one forward pass of ``example`` (a
+    parametrized module, e.g. a spectrally normalised convolution, counts as a leaf).
 
     The model runs once in training mode (so that batch normalisation and dropout behave as
     in training; their running statistics are restored afterwards) without gradients.
@@ -120,8 +144,7 @@ def activation_bytes(model: nn.Module, *example: Any, **kwargs: Any) -> int:
 
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in _leaf_modules(model)]
     try:
         model.train()
         with torch.no_grad(), isolated_rng():

@@ -73,7 +73,7 @@ from cosmicbook.crayfis.plotting import (
     plot_score_histograms,
     plot_tan_history,
 )
-from cosmicbook.crayfis.profiles import PROFILES
+from cosmicbook.crayfis.profiles import PROFILES, memory_estimate
 from cosmicbook.crayfis.readout import HiddenReadout, Readout, jpeg_like
 from cosmicbook.crayfis.tan import (
     Discriminator,
@@ -91,7 +91,12 @@ from cosmicbook.crayfis.training import (
     sigmoid,
     train_classifier,
 )
-from cosmicbook.crayfis.weak import estimate_fractions, feasible_interval, weak_to_posterior
+from cosmicbook.crayfis.weak import (
+    UnseparatedScores,
+    estimate_fractions,
+    feasible_interval,
+    weak_to_posterior,
+)
 
 __all__ = [
     "C2ST",
@@ -115,6 +120,7 @@ __all__ = [
     "Sensor",
     "TANConfig",
     "TrackCNN",
+    "UnseparatedScores",
     "WeakResult",
     "WeakTrackModel",
     "classifier_two_sample_test",
@@ -131,6 +137,7 @@ __all__ = [
     "jpeg_like",
     "oracle_experiment",
     "load_model",
+    "memory_estimate",
     "plot_distributions",
     "plot_frames",
     "plot_gap_sweep",

@@ -344,7 +344,7 @@ def classifier_two_sample_test(first, second, *, test_fraction: float = 0.3,
         model = TrackCNN(channels)
         train_classifier(model, x_train, y_train, x_test, y_test,
                          ClassifierConfig(epochs=epochs), seed=seed + k, progress=progress,
-                         device="cpu")
+                         device=None)  # CUDA when available
         z = predict_logits(model, x_test)
         aucs.append(roc_auc(z, y_test))
         accuracies.append(float(np.mean((sigmoid(z) > 0.5) == y_test)))

@@ -30,7 +30,7 @@ from cosmicbook.crayfis.training import (
     sigmoid,
     train_classifier,
 )
-from cosmicbook.crayfis.weak import estimate_fractions, weak_to_posterior
+from cosmicbook.crayfis.weak import UnseparatedScores, estimate_fractions, weak_to_posterior
 
 __all__ = ["OracleResult", "WeakResult", "oracle_experiment", "weak_experiment"]
 
@@ -49,6 +49,9 @@ class WeakResult:
     g_known, g_estimated : numpy.ndarray
         ``P(track|X)`` (pooled prior) with ``a, b`` known and estimated.
     a_estimated, b_estimated : float
+        NaN when the ends of the validation scores do not separate D1 from D2
+        (:class:`~cosmicbook.crayfis.weak.UnseparatedScores`); ``g_estimated`` and
+        ``ece_estimated`` are then NaN too.
     auc : float
         AUC of the network's logits against the truth (``f`` and ``g`` are monotone functions
         of them; their plateaus and the clipping to [0, 1] only add ties).
@@ -119,16 +122,20 @@ def weak_experiment(train: Mixtures, val: Mixtures, test: Mixtures, *, epochs: i
     net = _network(channels, seed)
     hist = train_classifier(net, train.frames, train.in_d1, val.frames, val.in_d1,
                             ClassifierConfig(epochs=epochs, batch_size=batch_size, lr=lr),
-                            seed=seed, checkpoint=checkpoint, progress=progress, device="cpu")
+                            seed=seed, checkpoint=checkpoint, progress=progress, device=None)
     z_val = predict_logits(net, val.frames)
     calib = Calibration.fit(z_val, val.in_d1, calibration)
-    a_est, b_est = estimate_fractions(z_val, val.in_d1, quantile=quantile)
+    try:
+        a_est, b_est = estimate_fractions(z_val, val.in_d1, quantile=quantile)
+    except UnseparatedScores:  # the classifier does not separate the ends: no estimate
+        a_est = b_est = float("nan")
     z_test = predict_logits(net, test.frames)
     f = calib(z_test)
     g_known = weak_to_posterior(f, train.a, train.b)
     g_temp = weak_to_posterior(sigmoid(z_test / fit_temperature(z_val, val.in_d1)), train.a,
                                train.b)
-    g_est = weak_to_posterior(f, a_est, b_est) if a_est != b_est else np.full_like(f, np.nan)
+    g_est = (weak_to_posterior(f, a_est, b_est) if np.isfinite(a_est) and a_est != b_est
+             else np.full_like(f, np.nan))
     ece_est = (expected_calibration_error(g_est, test.is_track) if np.isfinite(g_est).all()
                else float("nan"))
     return WeakResult(
@@ -148,7 +155,7 @@ def oracle_experiment(train: Mixtures, val: Mixtures, test: Mixtures, *, epochs:
     net = _network(channels, seed)
     hist = train_classifier(net, train.frames, train.is_track, val.frames, val.is_track,
                             ClassifierConfig(epochs=epochs, batch_size=batch_size, lr=lr),
-                            seed=seed, checkpoint=checkpoint, progress=progress, device="cpu")
+                            seed=seed, checkpoint=checkpoint, progress=progress, device=None)
     temperature = fit_temperature(predict_logits(net, val.frames), val.is_track)
     prob = sigmoid(predict_logits(net, test.frames) / temperature)
     return OracleResult(net, hist, prob, roc_auc(prob, test.is_track),

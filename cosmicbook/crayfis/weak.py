@@ -26,7 +26,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["estimate_fractions", "feasible_interval", "weak_to_posterior"]
+__all__ = ["UnseparatedScores", "estimate_fractions", "feasible_interval", "weak_to_posterior"]
+
+
+class UnseparatedScores(ValueError):
+    """:func:`estimate_fractions` cannot estimate ``a`` and ``b``: both ends of the scores
+    hold the same mix of D1 and D2 (or no D2 frame at either end), so the classifier does
+    not separate the datasets there -- an undertrained network, or a gap ``a - b`` too small
+    for the sample."""
 
 
 def _fraction(value, name: str) -> float:
@@ -159,6 +166,8 @@ def estimate_fractions(f, in_d1, quantile: float = 0.05) -> tuple[float, float]:
     ------
     ValueError
         For mismatched shapes, NaN scores, a dataset without frames, or a bad ``quantile``.
+    UnseparatedScores
+        (a ``ValueError``) When the ends of the scores do not separate D1 from D2.
     """
     f = np.asarray(f, dtype=np.float64).ravel()
     d1 = np.asarray(in_d1).ravel()
@@ -182,13 +191,14 @@ def estimate_fractions(f, in_d1, quantile: float = 0.05) -> tuple[float, float]:
     ratio1 = r1[0] / r1[1] if r1[1] > 0 else big  # a / b
     ratio0 = r0[0] / r0[1] if r0[1] > 0 else big  # (1 - a) / (1 - b)
     if np.isinf(ratio1) and np.isinf(ratio0):
-        raise ValueError("no frame of D2 at either end: the scores do not separate anything")
+        raise UnseparatedScores("no frame of D2 at either end: the scores do not separate "
+                                "anything")
     if np.isinf(ratio1):  # b = 0
         b, a = 0.0, 1.0 - ratio0
     elif np.isinf(ratio0):  # 1 - b = 0
         b, a = 1.0, ratio1
     elif ratio1 == ratio0:
-        raise ValueError("both ends of the scores have the same D1/D2 mix: a == b")
+        raise UnseparatedScores("both ends of the scores have the same D1/D2 mix: a == b")
     else:
         b = (1.0 - ratio0) / (ratio1 - ratio0)
         a = ratio1 * b

@@ -26,7 +26,6 @@ rms per sample (sigma units).
 
 from cosmicbook.tes.evaluate import (
     CRITERIA,
-    SEED_STUDY,
     TODComparison,
     compare_tod,
     describe_comparison,
@@ -78,7 +77,7 @@ from cosmicbook.tes.plotting import (
     plot_rates,
     plot_segments,
 )
-from cosmicbook.tes.profiles import PROFILES
+from cosmicbook.tes.profiles import PROFILES, memory_estimate
 from cosmicbook.tes.simulate import (
     FAMILIES,
     TODConfig,
@@ -137,6 +136,7 @@ __all__ = [
     "load_model",
     "long_template",
     "memorisation_ratio",
+    "memory_estimate",
     "nearest_neighbour_distances",
     "noise_psd",
     "pairwise_diversity",
@@ -152,7 +152,6 @@ __all__ = [
     "sample_power_law",
     "save_model",
     "seed_table",
-    "SEED_STUDY",
     "describe_seed_study",
     "seed_study_table",
     "segment_seconds",

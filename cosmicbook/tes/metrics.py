@@ -25,6 +25,8 @@ import numpy as np
 from astropy.table import Table
 from scipy import optimize, signal, stats
 
+from cosmicbook.core.stats import robust_sigma  # noise rms, 1.4826 MAD (re-exported)
+
 __all__ = [
     "DETECTION_THRESHOLD",
     "AmplitudeComparison",
@@ -145,13 +147,6 @@ def psd_ratio_by_decade(freq, psd, psd_reference) -> Table:
 
 
 # -- glitches -------------------------------------------------------------------------------
-def robust_sigma(x, axis=None) -> np.ndarray:
-    """Noise rms from the median absolute deviation (1.4826 MAD), insensitive to glitches."""
-    x = np.asarray(x, dtype=np.float64)
-    med = np.median(x, axis=axis, keepdims=True)
-    return 1.4826 * np.median(np.abs(x - med), axis=axis)
-
-
 def detect_glitches(tod, *, threshold: float = DETECTION_THRESHOLD, sigma=None,
                     baseline_width: int = 31, min_separation: int = 10,
                     sample_rate: float = 180.37) -> Table:
