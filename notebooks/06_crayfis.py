@@ -562,10 +562,10 @@ def seed_span(column, fmt=".2f"):
 # %% [markdown]
 # {glue:text}`seed_verdict`
 #
-# The distance reductions hold for every seed, with room. The two-sample test is where a
-# seed, or one classifier among five, can decide the verdict: a TAN that passes with three
-# classifiers can fail with a fourth. The results table gives the spread over seeds next to
-# each headline number.
+# Two sources of spread sit on top of each other here: the TAN's training seed, and the
+# initialisation and split of each two-sample classifier, any one of which can find a
+# difference the others miss. A verdict from one seed and three classifiers is a sample of
+# both. The results table gives the spread over seeds next to each headline number.
 
 # %% [markdown]
 # ## Results
