@@ -539,14 +539,10 @@ cb.mask_nan(floor_table)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-try:
-    study = cb.load_benchmark("gan_seed_study_book_cpu2-epyc.json")
-except FileNotFoundError as err:
-    study, seed_runs = None, None
-    print(f"skipped: {err}")
-else:
-    seed_runs = crayfis.tan_seed_study_table(study)
-    print(f"{study['profile']} profile, {study['machine']}, {study['written_utc']}")
+study = cb.load_benchmark("gan_seed_study_book_cpu2-epyc.json", missing_ok=True)
+seed_runs = None if study is None else crayfis.tan_seed_study_table(study)
+print("skipped: no seed study in this installation" if study is None else
+      f"{study['profile']} profile, {study['machine']}, {study['written_utc']}")
 cb.mask_nan(seed_runs, decimals=3)
 
 # %%

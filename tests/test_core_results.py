@@ -160,3 +160,9 @@ def test_load_benchmark(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="JSON object"):
         load_benchmark("list.json", tmp_path)
+
+
+def test_load_benchmark_missing_ok(tmp_path):
+    from cosmicbook.core.results import load_benchmark
+
+    assert load_benchmark("absent.json", tmp_path, missing_ok=True) is None

@@ -395,7 +395,7 @@ BENCHMARK_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "result
 
 
 def load_benchmark(name: str, directory: str | os.PathLike | None = None, *,
-                   script: str | None = None) -> dict[str, Any]:
+                   script: str | None = None, missing_ok: bool = False) -> dict[str, Any] | None:
     """Read the committed results file ``name`` of a script in ``benchmarks/``.
 
     Chapters show measurements too long for a notebook run (a 300-sightline comparison with a
@@ -411,6 +411,9 @@ def load_benchmark(name: str, directory: str | os.PathLike | None = None, *,
     script : str, optional
         The ``benchmarks/`` script that writes it, for the error message (default: the file
         name without its profile and machine suffixes).
+    missing_ok : bool
+        Return ``None`` for a missing file (a notebook section that skips itself) instead of
+        raising.
 
     Raises
     ------
@@ -421,6 +424,8 @@ def load_benchmark(name: str, directory: str | os.PathLike | None = None, *,
         When it is not a JSON object.
     """
     path = Path(BENCHMARK_RESULTS if directory is None else directory) / name
+    if not path.is_file() and missing_ok:
+        return None
     if not path.is_file():
         if script is None:
             script = Path(name).stem.split("_book")[0].split("_ci")[0].split("_full")[0]
