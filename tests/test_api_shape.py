@@ -19,9 +19,7 @@ MAX_PARAMETERS = 12
 TRAINING = re.compile(r"^(train_\w+|fit|fit_\w+|fine_tune)$")
 #: Known offenders, with the reason they are not fixed here (strict: a fix makes them fail
 #: until they are removed from this list).
-KNOWN = {
-    "core.fit": "cosmicbook/core/training is being reworked separately (issue 16)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def training_functions() -> list[tuple[str, object]]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from cosmicbook.core.training import fit
+from cosmicbook.core.training import FitOptions, fit
 from cosmicbook.core.training.precision import autocast, maybe_compile, resolve_precision
 
 
@@ -36,7 +36,7 @@ def test_auto_on_cpu_is_float32_bit_for_bit():
     for precision in ("auto", "float32"):
         model, loader, opt = _problem()
         fit(model, loader, torch.nn.MSELoss(), opt, epochs=3, device="cpu", progress=False,
-            precision=precision)
+            options=FitOptions(precision=precision))
         runs.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     assert torch.equal(runs[0], runs[1])
 
@@ -51,7 +51,7 @@ def test_bfloat16_autocast_reaches_the_forward_pass():
         return torch.nn.functional.mse_loss(out.float(), batch[1])
 
     history = fit(model, loader, None, opt, epochs=15, device="cpu", progress=False,
-                  step_fn=step, precision="bfloat16", val_loader=loader)
+                  val_loader=loader, options=FitOptions(step_fn=step, precision="bfloat16"))
     assert set(seen) == {torch.bfloat16}
     assert model.weight.dtype == torch.float32  # weights stay float32
     assert history["train_loss"][-1] < 0.05 * history["train_loss"][0]

@@ -16,6 +16,7 @@ from cosmicbook.core import training
 from cosmicbook.core.device import seed_everything
 from cosmicbook.core.training import (
     Checkpoint,
+    FitOptions,
     History,
     evaluate,
     fit,
@@ -186,8 +187,8 @@ def test_step_fn_multitask_with_dict_batches():
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
     data = DataLoader(DictDataset(x, y), batch_size=32, shuffle=True,
                       generator=torch.Generator().manual_seed(0))
-    history = fit(model, data, None, opt, epochs=25, val_loader=data, step_fn=step,
-                  device="cpu", progress=False)
+    history = fit(model, data, None, opt, epochs=25, val_loader=data, device="cpu",
+                  progress=False, options=FitOptions(step_fn=step))
     assert history["train_loss"][-1] < history["train_loss"][0] / 10
     assert not math.isnan(history["val_loss"][-1])
     assert all(d == torch.device("cpu") for d in devices_seen)
@@ -231,7 +232,7 @@ def test_metrics_run_after_each_epoch_in_eval_mode_without_grad():
     model = nn.Linear(4, 1)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     history = fit(model, loader(x, y), nn.MSELoss(), opt, epochs=3, val_loader=val,
-                  metrics={"mae": mae}, progress=False)
+                  progress=False, options=FitOptions(metrics={"mae": mae}))
     assert len(calls) == 3
     assert all(c == (False, False, val, torch.device("cpu")) for c in calls)
     assert history.metric_names == ["mae"]
@@ -282,8 +283,8 @@ def test_grad_clip_bounds_the_update():
         model = nn.Linear(4, 1)
         before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
         opt = torch.optim.SGD(model.parameters(), lr=1.0)
-        fit(model, [(x, y)], None, opt, epochs=1, step_fn=huge, grad_clip=grad_clip,
-            progress=False)
+        fit(model, [(x, y)], None, opt, epochs=1, progress=False,
+            options=FitOptions(step_fn=huge, grad_clip=grad_clip))
         after = torch.cat([p.detach().flatten() for p in model.parameters()])
         return float((after - before).norm())
 
@@ -352,14 +353,15 @@ def test_bad_arguments():
         fit(model, iter([]), mse, opt, epochs=1, progress=False)
     for clip in (0, -1.0, float("nan"), "1"):
         with pytest.raises(ValueError, match="grad_clip"):
-            fit(model, data, mse, opt, epochs=1, grad_clip=clip, progress=False)
+            fit(model, data, mse, opt, epochs=1, options=FitOptions(grad_clip=clip),
+                progress=False)
     with pytest.raises(ValueError, match="metric name"):
-        fit(model, data, mse, opt, epochs=1, metrics={"val_loss": lambda *a: 0.0},
-            progress=False)
+        fit(model, data, mse, opt, epochs=1,
+            options=FitOptions(metrics={"val_loss": lambda *a: 0.0}), progress=False)
     with pytest.raises(ValueError, match="loss_fn"):
         fit(model, data, None, opt, epochs=1, progress=False)
     with pytest.raises(ValueError, match="seed"):
-        fit(model, data, mse, opt, epochs=1, seed=-1, progress=False)
+        fit(model, data, mse, opt, epochs=1, options=FitOptions(seed=-1), progress=False)
     with pytest.raises(TypeError, match="nn.Module"):
         fit(lambda t: t, data, mse, opt, epochs=1, progress=False)
     with pytest.raises(TypeError, match="Optimizer"):
@@ -522,8 +524,8 @@ def _resumable_run(tmp_path, name, epochs, *, init_seed, loader_seed, seed=None,
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.8)
     history = fit(model, loader(x, y, batch_size=16, seed=loader_seed), nn.MSELoss(), opt,
                   epochs=epochs, val_loader=loader(xv, yv, shuffle=False), scheduler=sched,
-                  checkpoint=tmp_path / name, seed=seed, epoch_callback=callback,
-                  progress=False)
+                  checkpoint=tmp_path / name, progress=False,
+                  options=FitOptions(seed=seed, epoch_callback=callback))
     return model, opt, sched, history
 
 
@@ -552,7 +554,7 @@ def test_resume_is_bit_identical_to_uninterrupted_run(tmp_path, seed):
 
 
 def test_seed_reseeds_every_epoch(tmp_path):
-    """With fit(seed=...), shuffling and dropout ignore the generators' earlier history."""
+    """With FitOptions(seed=...), shuffling and dropout ignore the generators' earlier history."""
     seed_everything(0)
     a = _resumable_run(tmp_path, "a.pt", 2, init_seed=1, loader_seed=0, seed=7)
     seed_everything(1)
@@ -570,7 +572,8 @@ def test_seed_reseeds_every_epoch(tmp_path):
         model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5), nn.Linear(16, 1))
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
         torch.rand(burn)
-        fit(model, [(x, y)], nn.MSELoss(), opt, epochs=2, seed=3, progress=False)
+        fit(model, [(x, y)], nn.MSELoss(), opt, epochs=2, options=FitOptions(seed=3),
+            progress=False)
         weights.append(model[0].weight.detach().clone())
     assert torch.equal(weights[0], weights[1])
 
@@ -656,7 +659,7 @@ def test_freeze_batchnorm_fixes_running_stats_while_other_layers_train():
 
     before = _bn_stats(model)
     fit(model, loader(x, y, batch_size=8), nn.MSELoss(), opt, epochs=4,
-        epoch_callback=freeze_after_2, progress=False)
+        options=FitOptions(epoch_callback=freeze_after_2), progress=False)
     assert not torch.equal(snapshots["bn"]["running_mean"], before["running_mean"])
     assert_nested_equal(_bn_stats(model), snapshots["bn"], "bn stats")
     assert not torch.equal(model[0].weight, snapshots["conv"])

@@ -36,7 +36,7 @@ from cosmicbook.cherenkov.preprocess import (
     localiser_inputs,
 )
 from cosmicbook.cherenkov.simulate import CountsMaps
-from cosmicbook.core.training import Checkpoint, FitConfig, History, fit
+from cosmicbook.core.training import Checkpoint, FitConfig, FitOptions, History, fit
 
 __all__ = ["CleanerConfig", "LocaliserConfig", "RegressorConfig", "focal_loss",
            "regressor_targets", "train_cleaner", "train_localiser", "train_regressor"]
@@ -129,7 +129,7 @@ def train_cleaner(model: CNNCleaner, train: CountsMaps, val: CountsMaps,
     config : CleanerConfig, optional
         Epochs, batch size, learning rate and crop size (default ``CleanerConfig()``).
     seed : int
-        Seeds the crops and the shuffling of every epoch (``fit(seed=...)``).
+        Seeds the crops and the shuffling of every epoch (``FitOptions(seed=...)``).
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` an existing one is continued (or
         returned at once when finished).
@@ -164,7 +164,7 @@ def train_cleaner(model: CNNCleaner, train: CountsMaps, val: CountsMaps,
     val_loader = _loader([torch.from_numpy(xv), torch.from_numpy(yv)], 64, False, seed)
     return fit(model, train_loader, torch.nn.BCELoss(), opt, epochs=config.epochs,
                val_loader=val_loader, device=device, checkpoint=checkpoint, resume=resume,
-               progress=progress, seed=seed)
+               progress=progress, options=FitOptions(seed=seed))
 
 
 def regressor_targets(maps: CountsMaps) -> np.ndarray:
@@ -208,7 +208,7 @@ def train_regressor(model: CNNRegressor, cleaned_train: np.ndarray, train: Count
     config : RegressorConfig, optional
         Epochs, batch size and learning rate (default: the seed's).
     seed : int
-        Seeds the shuffling and the dropout of every epoch (``fit(seed=...)``).
+        Seeds the shuffling and the dropout of every epoch (``FitOptions(seed=...)``).
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` an existing one is continued (or
         returned at once when finished).
@@ -243,7 +243,7 @@ def train_regressor(model: CNNRegressor, cleaned_train: np.ndarray, train: Count
                          128, False, seed)
     return fit(model, train_loader, torch.nn.L1Loss(), opt, epochs=config.epochs,
                val_loader=val_loader, device=device, checkpoint=checkpoint, resume=resume,
-               progress=progress, seed=seed)
+               progress=progress, options=FitOptions(seed=seed))
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 2.0,
@@ -316,7 +316,7 @@ def train_localiser(model: HeatmapLocaliser, train: CountsMaps, val: CountsMaps,
     config : LocaliserConfig, optional
         Epochs, batch size and learning rate (default ``LocaliserConfig()``).
     seed : int
-        Seeds the shuffling and the augmentation of every epoch (``fit(seed=...)``).
+        Seeds the shuffling and the augmentation of every epoch (``FitOptions(seed=...)``).
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` an existing one is continued (or
         returned at once when finished).
@@ -348,4 +348,4 @@ def train_localiser(model: HeatmapLocaliser, train: CountsMaps, val: CountsMaps,
     return fit(model, _loader(tensors, config.batch_size, True, seed), None, opt,
                epochs=config.epochs, val_loader=_loader(vtensors, 256, False, seed),
                scheduler=sched, device=device, checkpoint=checkpoint, resume=resume,
-               progress=progress, step_fn=_localiser_step, seed=seed)
+               progress=progress, options=FitOptions(step_fn=_localiser_step, seed=seed))

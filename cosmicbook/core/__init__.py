@@ -23,6 +23,7 @@ _LAZY = {
     "set_num_threads": "device",
     "fit": "training",
     "FitConfig": "training",
+    "FitOptions": "training",
     "predict": "training",
     "evaluate": "training",
     "Checkpoint": "training",

@@ -20,7 +20,7 @@ from scipy.optimize import isotonic_regression, minimize_scalar
 from torch.utils.data import DataLoader, TensorDataset
 
 from cosmicbook.core.stats import roc_auc
-from cosmicbook.core.training import Checkpoint, FitConfig, History, fit, predict
+from cosmicbook.core.training import Checkpoint, FitConfig, FitOptions, History, fit, predict
 from cosmicbook.crayfis.model import TrackCNN, to_input
 
 __all__ = ["Calibration", "ClassifierConfig", "fit_temperature", "predict_logits", "sigmoid",
@@ -80,7 +80,7 @@ def train_classifier(model: TrackCNN, frames, labels, val_frames, val_labels,
     config : ClassifierConfig, optional
         Epochs, batch size and learning rate (default ``ClassifierConfig()``).
     seed : int
-        Seeds the shuffling of every epoch (``fit(seed=...)``); the initial weights are the
+        Seeds the shuffling of every epoch (``FitOptions(seed=...)``); the initial weights are the
         caller's (``torch.manual_seed(seed)`` before building the model).
     checkpoint : str or Path, optional
         Checkpoint file for :func:`~cosmicbook.core.training.fit`; with ``resume=True`` a
@@ -116,8 +116,8 @@ def train_classifier(model: TrackCNN, frames, labels, val_frames, val_labels,
 
     history = fit(model, train_loader, F.binary_cross_entropy_with_logits, opt,
                   epochs=config.epochs, val_loader=val_loader, scheduler=sched, device=device,
-                  checkpoint=checkpoint, resume=resume, metrics={"val_auc": auc},
-                  progress=progress, seed=seed)
+                  checkpoint=checkpoint, resume=resume, progress=progress,
+                  options=FitOptions(metrics={"val_auc": auc}, seed=seed))
     model.cpu().eval()
     return history
 

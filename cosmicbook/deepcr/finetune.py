@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from cosmicbook.core.progress import progress as _progress
-from cosmicbook.core.training import History, fit, freeze_batchnorm
+from cosmicbook.core.training import FitOptions, History, fit, freeze_batchnorm
 from cosmicbook.darks.library import CosmicLibrary
 from cosmicbook.deepcr.data import PatchDataset
 from cosmicbook.deepcr.model import UNet
@@ -340,8 +340,8 @@ def fine_tune(clean: Sequence[np.ndarray], library: CosmicLibrary, read_noise: f
     history = fit(net, make_loader(train, config.batch_size, shuffle=True, seed=config.seed),
                   masked_bce, optimizer, epochs=config.max_epochs,
                   val_loader=make_loader(val, config.batch_size, shuffle=False),
-                  device=device, epoch_callback=over_budget, progress=progress,
-                  seed=config.seed)
+                  device=device, progress=progress,
+                  options=FitOptions(epoch_callback=over_budget, seed=config.seed))
     net = net.cpu().eval()
     metadata = {"fine_tuned": True, "config": config.to_dict(), "read_noise": read_noise,
                 "n_exposures": n_exposures, "n_clean_frames": len(clean),

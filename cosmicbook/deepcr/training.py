@@ -16,7 +16,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from cosmicbook.core.training import Checkpoint, FitConfig, History, fit, freeze_batchnorm
+from cosmicbook.core.training import (
+    Checkpoint,
+    FitConfig,
+    FitOptions,
+    History,
+    fit,
+    freeze_batchnorm,
+)
 
 from .model import UNet
 
@@ -141,7 +148,7 @@ def train_mask_net(
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` an existing one is continued exactly.
     seed : int
-        Seeds the shuffling of every epoch (``fit(seed=...)``).
+        Seeds the shuffling of every epoch (``FitOptions(seed=...)``).
     device : str or torch.device, optional
         Where to train (default: the best available).
     progress : bool, optional
@@ -170,7 +177,7 @@ def train_mask_net(
 
     return fit(model, train_loader, masked_bce, optimizer, epochs=epochs,
                val_loader=val_loader, device=device, checkpoint=checkpoint, resume=resume,
-               epoch_callback=callback, progress=progress, seed=seed)
+               progress=progress, options=FitOptions(epoch_callback=callback, seed=seed))
 
 
 def training_metadata(model: UNet, history: History, **extra: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
-from cosmicbook.core.training import Checkpoint, FitConfig, History, fit
+from cosmicbook.core.training import Checkpoint, FitConfig, FitOptions, History, fit
 from cosmicbook.dla.labels import (
     HALF_POSITIVE,
     extract_windows,
@@ -290,7 +290,7 @@ def train_model(model: DLACNN, train: WindowSet | StreamingWindows, val: WindowS
     config : TrainingConfig, optional
         Epochs, batch size, learning rate and weight decay (default ``TrainingConfig()``).
     seed : int
-        Seeds the shuffling and the dropout of every epoch (``fit(seed=...)``).
+        Seeds the shuffling and the dropout of every epoch (``FitOptions(seed=...)``).
     checkpoint : path or Checkpoint, optional
         Saved after every epoch; with ``resume=True`` a re-run with the same ``checkpoint``
         resumes (or returns at once when finished).
@@ -323,5 +323,6 @@ def train_model(model: DLACNN, train: WindowSet | StreamingWindows, val: WindowS
     val_loader = make_loader(val, 2048, shuffle=False)
     return fit(model, train_loader, None, opt, epochs=config.epochs, val_loader=val_loader,
                scheduler=sched, device=device, checkpoint=checkpoint, resume=resume,
-               metrics=TaskLosses(val_loader).metrics(), progress=progress, step_fn=_step,
-               seed=seed)
+               progress=progress,
+               options=FitOptions(step_fn=_step, metrics=TaskLosses(val_loader).metrics(),
+                                  seed=seed))

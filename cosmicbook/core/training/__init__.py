@@ -9,6 +9,10 @@ format that resume exactly, the moving average of the generator's weights
 (:func:`update_average`), one :class:`History` row per round; :func:`gradient_penalty` is the
 WGAN-GP term.
 
+The knobs most calls of :func:`fit` leave at their defaults (a custom ``step_fn``, ``metrics``,
+an ``epoch_callback``, ``grad_clip``, a per-epoch ``seed``, ``precision``, ``compile``) travel
+in one frozen :class:`FitOptions`: ``fit(..., options=FitOptions(grad_clip=1.0, seed=0))``.
+
 The chapters' small frozen training configs (``CleanerConfig``, ``MaskNetConfig``...) subclass
 :class:`FitConfig`, which holds and checks the ``epochs``, ``batch_size`` and ``lr`` they share.
 
@@ -31,9 +35,10 @@ kernels are only deterministic with ``seed_everything(..., deterministic=True)``
 because the checkpoint holds, besides model and optimizer, the scheduler state, the history,
 the python/numpy/torch/CUDA random states and the state of the ``torch.Generator`` of the
 training ``DataLoader`` (``DataLoader(..., shuffle=True, generator=g)``), which decides the
-shuffling order. Optionally ``fit(..., seed=s)`` re-seeds that generator and torch's global
-RNG with ``s + epoch`` at the start of every epoch, so that each epoch's shuffling and dropout
-depend only on ``(s, epoch)`` and not on how many random numbers were drawn before.
+shuffling order. Optionally ``fit(..., options=FitOptions(seed=s))`` re-seeds that generator
+and torch's global RNG with ``s + epoch`` at the start of every epoch, so that each epoch's
+shuffling and dropout depend only on ``(s, epoch)`` and not on how many random numbers were
+drawn before.
 
 Checkpoints are pickles (``torch.load(weights_only=False)``): only load files you trust.
 
@@ -69,6 +74,7 @@ from .checkpoint import Checkpoint, checkpoint_name
 from .config import FitConfig
 from .history import History
 from .loop import evaluate, fit, predict
+from .options import FitOptions
 
 __all__ = [
     "AdversarialSchedule",
@@ -79,6 +85,7 @@ __all__ = [
     "evaluate",
     "fit",
     "FitConfig",
+    "FitOptions",
     "freeze_batchnorm",
     "frozen_batchnorm_layers",
     "gradient_penalty",

@@ -82,7 +82,7 @@ def freeze_batchnorm(model: nn.Module, *, freeze_affine: bool = False) -> int:
     ...     if epoch == 10:
     ...         freeze_batchnorm(model)
     >>> fit(model, loader, loss_fn, opt, epochs=40,  # doctest: +SKIP
-    ...     epoch_callback=freeze_after_10)
+    ...     options=FitOptions(epoch_callback=freeze_after_10))
     """
     layers = _batchnorm_layers(model)
     if not layers:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,22 +14,16 @@ import numpy as np
 
 from ..device import get_device
 from ..progress import progress as _progress
-from ._validate import _as_float, _check_loader, _nonnegative_int, _positive_int
+from ._validate import _as_float, _check_loader, _positive_int
 from .checkpoint import Checkpoint
 from .history import History
+from .options import FitOptions, StepFn
 from .precision import autocast, maybe_compile
 from .rng import _loader_generators
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
-
-#: Batch layout understood by the default step: ``(inputs, targets)`` or with ``weights``.
-Batch = Any
-#: ``step_fn(model, batch, device) -> scalar loss tensor``.
-StepFn = Callable[["nn.Module", Batch, "torch.device"], "torch.Tensor"]
-#: ``metric(model, val_loader, device) -> float``.
-MetricFn = Callable[["nn.Module", Any, "torch.device"], float]
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +99,8 @@ class _Step:
                       if isinstance(batch, (tuple, list)) else f"a {type(batch).__name__}")
             raise TypeError(
                 f"fit's default step expects batches (inputs, targets) or (inputs, targets, "
-                f"weights), got {layout}; pass step_fn=... for other batch layouts"
+                f"weights), got {layout}; pass a step_fn (fit: options=FitOptions(step_fn=...)) "
+                f"for other batch layouts"
             )
         output = model(batch[0])
         if len(batch) == 2:
@@ -134,7 +128,8 @@ def _loss_value(loss: Any, phase: str, epoch: int, batch: int, n_batches: int | 
     if not math.isfinite(value):
         raise RuntimeError(
             f"{phase} loss is {value} at {where}: training diverged or the data holds "
-            f"NaN/inf (check inputs and targets, lower the learning rate, or set grad_clip)"
+            f"NaN/inf (check inputs and targets, lower the learning rate, or set "
+            f"FitOptions(grad_clip=...))"
         )
     return value
 
@@ -195,14 +190,8 @@ def fit(
     device: str | torch.device | None = None,
     checkpoint: str | os.PathLike[str] | Checkpoint | None = None,
     resume: bool = True,
-    metrics: Mapping[str, MetricFn] | None = None,
-    epoch_callback: Callable[[int, nn.Module, History], bool | None] | None = None,
     progress: bool | None = None,
-    grad_clip: float | None = None,
-    step_fn: StepFn | None = None,
-    seed: int | None = None,
-    precision: str = "auto",
-    compile: bool = False,
+    options: FitOptions | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; checkpoint, resume, validate, report progress.
 
@@ -213,15 +202,15 @@ def fit(
     train_loader : iterable
         Yields batches ``(inputs, targets)`` or ``(inputs, targets, weights)`` (tuples or
         lists of tensors, e.g. from a ``DataLoader`` over a ``TensorDataset``), moved to
-        ``device`` before use. Any other layout needs ``step_fn``. For an exactly resumable
-        run shuffle with a seeded generator: ``DataLoader(ds, shuffle=True,
+        ``device`` before use. Any other layout needs a ``step_fn`` in ``options``. For an
+        exactly resumable run shuffle with a seeded generator: ``DataLoader(ds, shuffle=True,
         generator=torch.Generator().manual_seed(0))``.
     loss_fn : callable or None
         ``loss_fn(output, targets)`` -> scalar tensor; with a 3-item batch it is called as
         ``loss_fn(output, targets, weights)`` (per-pixel or per-sample weights, e.g.
         ``lambda o, t, w: F.binary_cross_entropy_with_logits(o, t, weight=w)``); a ``TypeError``
         explains the mismatch when it takes only two arguments. May be ``None`` with
-        ``step_fn``.
+        ``options.step_fn``.
     optimizer : torch.optim.Optimizer
         Built on ``model.parameters()`` before calling fit (moving the model keeps the
         parameter objects, so the optimizer stays valid).
@@ -245,34 +234,14 @@ def fit(
         RNG states and the loader's generator are restored, training resumes at the next
         epoch, and a finished run (``epochs`` reached, or stopped early) returns its history
         at once without training. ``False`` ignores and later overwrites the file.
-    metrics : dict of str -> callable, optional
-        ``metric(model, val_loader, device) -> float`` evaluated after every epoch with the
-        model in eval mode under ``torch.no_grad()`` (``val_loader`` may be ``None``); the
-        values are stored in the history under their names.
-    epoch_callback : callable, optional
-        ``epoch_callback(epoch, model, history)`` after each epoch's history entry (epoch is
-        1-based) and *before* the checkpoint is written; a truthy return value stops training
-        (``history.stopped_early`` is then True). Use it for early stopping, saving figures, or
-        ``freeze_batchnorm(model)`` after N epochs, which the checkpoint then remembers.
     progress : bool or None
         Show an epoch bar and a per-epoch batch bar with the running mean loss; ``None``
         follows ``COSMICBOOK_PROGRESS``.
-    grad_clip : float, optional
-        Clip the global L2 norm of the gradients to this value before each optimizer step.
-    step_fn : callable, optional
-        ``step_fn(model, batch, device) -> scalar loss tensor`` replaces forward + loss (for
-        multitask models or dict batches); the batch is already on ``device``. Used for both
-        training (then backward, clipping and the optimizer step follow) and validation.
-    seed : int, optional
-        If given, at the start of epoch ``e`` torch's global RNG and the loader's
-        generator(s) are re-seeded with ``seed + e``: shuffling and dropout of an epoch then
-        depend only on ``(seed, e)``. Without it, exact resumes rely on the saved RNG states.
-    precision : {"auto", "float32", "bfloat16"}
-        Forward passes and losses (training and validation) in bfloat16 autocast or in
-        float32; ``"auto"`` is bfloat16 on a CUDA device that supports it and float32 on the
-        CPU (see :mod:`cosmicbook.core.training.precision`).
-    compile : bool
-        Run the forward passes through :func:`torch.compile` (opt-in; for long GPU runs).
+    options : FitOptions, optional
+        The less common settings, validated when the :class:`FitOptions` is built: a custom
+        ``step_fn`` (then ``loss_fn`` may be ``None``), ``metrics`` evaluated after every
+        epoch, an ``epoch_callback`` (early stopping, ``freeze_batchnorm``...), ``grad_clip``,
+        a per-epoch ``seed``, ``precision`` and ``compile``. ``None`` means ``FitOptions()``.
 
     Returns
     -------
@@ -282,8 +251,9 @@ def fit(
     Raises
     ------
     ValueError
-        For a non-positive ``epochs``, an empty loader, a bad ``grad_clip``/``seed``, metric
-        names clashing with the history's columns, or a non-scalar loss.
+        For a non-positive ``epochs``, an empty loader, or a non-scalar loss (a bad
+        ``grad_clip``/``seed``/``precision`` or a metric name clashing with the history's
+        columns is refused by :class:`FitOptions` itself).
     RuntimeError
         When a loss is NaN or infinite (the message names epoch and batch), or when the
         checkpoint does not fit the model.
@@ -296,34 +266,23 @@ def fit(
     if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step"):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
                         f"{type(optimizer).__name__}")
+    if options is None:
+        options = FitOptions()
+    elif not isinstance(options, FitOptions):
+        raise TypeError(f"options must be a FitOptions, got {type(options).__name__}")
     epochs = _positive_int(epochs, "epochs")
-    step = _Step(loss_fn, step_fn)
+    step = _Step(loss_fn, options.step_fn)
     _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not isinstance(name, str) or name in History.BASE_KEYS:
-            raise ValueError(f"metric name {name!r} must be a string other than "
-                             f"{History.BASE_KEYS}")
-        if not callable(fn):
-            raise TypeError(f"metric {name!r} must be callable(model, val_loader, device)")
-    if epoch_callback is not None and not callable(epoch_callback):
-        raise TypeError("epoch_callback must be callable(epoch, model, history)")
-    if grad_clip is not None:
-        if isinstance(grad_clip, bool) or not isinstance(grad_clip, numbers.Real) or not (
-            math.isfinite(grad_clip) and grad_clip > 0
-        ):
-            raise ValueError(f"grad_clip must be a positive number, got {grad_clip!r}")
-        grad_clip = float(grad_clip)
-    if seed is not None:
-        seed = _nonnegative_int(seed, "seed")
+    metrics = dict(options.metrics or {})
+    epoch_callback, grad_clip, seed = options.epoch_callback, options.grad_clip, options.seed
     ckpt = None if checkpoint is None else Checkpoint(checkpoint)
 
     dev = get_device(device)
     model.to(dev)
-    cast = autocast(precision, dev)  # validates precision
-    forward = maybe_compile(model, compile)
+    cast = autocast(options.precision, dev)
+    forward = maybe_compile(model, options.compile)
     generators = _loader_generators(train_loader)
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
