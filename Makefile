@@ -22,7 +22,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test,baselines,peers]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test,baselines,peers,survey]"
 	$(PY) -m pip install --quiet --no-deps --use-pep517 -c constraints.txt $(NODEPS_PEERS)
 	@touch $@
 

@@ -3,7 +3,8 @@
 Subcommands
 -----------
 ``mask``
-    Cosmic-ray mask of a preprocessed FITS frame (:mod:`cosmicbook.deepcr.cli`).
+    Cosmic-ray masks of preprocessed FITS frames: one (``IN.fits OUT.fits``) or many on a Dask
+    cluster (``IN... --out-dir DIR``; :mod:`cosmicbook.deepcr.cli`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``cosmicbook`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from cosmicbook.deepcr.cli import parse_arguments
+
+    args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else argv)
     return int(args.func(args))
 
 

@@ -28,7 +28,12 @@ The chapter's workflow (Zhang & Bloom 2020; DESI-6095):
 6. evaluation -- :func:`roc_curve`, :func:`tpr_at_fpr`, :func:`score_mask`,
    :func:`tpr_by_brightness`, :func:`footprint_overgrowth`, :func:`seam_difference`; figures
    :func:`plot_roc`, :func:`plot_hardest_cases`, :func:`plot_variant_study`,
-   :func:`plot_real_masks`, :func:`plot_transfer_map`.
+   :func:`plot_real_masks`, :func:`plot_transfer_map`;
+7. surveys (optional extra ``survey``: Dask) -- :func:`predict_mask_dask` (chunk by chunk
+   with ``dask.array.map_overlap``, margin :func:`overlap_depth`; equal to whole-frame
+   inference), :func:`lazy_focal_plane` and :func:`read_fits_mosaic` (frames larger than
+   memory), :func:`mask_files` (``cosmicbook mask IN... --out-dir DIR``: many files on a
+   ``dask.distributed`` cluster, :mod:`cosmicbook.deepcr.survey`, :mod:`cosmicbook.core.batch`).
 
 The classical baselines, the SDSS method as DESI runs it (:func:`sdss_cosmics`) and LA Cosmic
 (:func:`lacosmic_mask`), are in :mod:`cosmicbook.deepcr.baselines`.
@@ -40,6 +45,7 @@ from cosmicbook.deepcr.baselines import (
     lacosmic_mask,
     sdss_cosmics,
 )
+from cosmicbook.deepcr.cli import MASK_SUFFIX, mask_file, mask_files
 from cosmicbook.deepcr.data import (
     PatchDataset,
     extract_patches,
@@ -147,6 +153,15 @@ from cosmicbook.deepcr.simulate import (
     psf_gradients,
     simulate_tile,
 )
+from cosmicbook.deepcr.survey import (
+    LSST_FOCAL_PLANE,
+    cached_model,
+    lazy_focal_plane,
+    overlap_depth,
+    predict_mask_dask,
+    read_fits_mosaic,
+    simulate_ccd,
+)
 from cosmicbook.deepcr.training import (
     MaskNetConfig,
     freeze_epoch,
@@ -182,6 +197,8 @@ __all__ = [
     "FULL_FRAME",
     "GMOS_COSMICS",
     "GRADIENT_AXES",
+    "LSST_FOCAL_PLANE",
+    "MASK_SUFFIX",
     "MIN_SCALE",
     "PEERS",
     "PROFILES",
@@ -206,6 +223,7 @@ __all__ = [
     "TransferFrames",
     "UNet",
     "augment_library",
+    "cached_model",
     "check_frame",
     "classical_methods",
     "default_library",
@@ -222,6 +240,7 @@ __all__ = [
     "inject_cosmics",
     "lacosmic_mask",
     "instrument_grid",
+    "lazy_focal_plane",
     "library_from_darks",
     "load_model",
     "make_dataset",
@@ -230,14 +249,18 @@ __all__ = [
     "make_randomised_frames",
     "make_training_frame",
     "make_transfer_frames",
+    "mask_file",
+    "mask_files",
     "masked_bce",
     "measure_peak_memory",
+    "memory_estimate",
     "median_clean",
     "median_variance_factor",
     "named_agreement",
     "read_raw_ccd",
     "network_method",
     "normalise",
+    "overlap_depth",
     "parse_variant",
     "patch_positions",
     "peer_methods",
@@ -249,8 +272,10 @@ __all__ = [
     "plot_real_masks",
     "plot_variant_study",
     "predict_mask",
+    "predict_mask_dask",
     "predict_quadrants",
     "psf_gradients",
+    "read_fits_mosaic",
     "read_spectrum_frame",
     "saao_frame",
     "roc_curve",
@@ -259,6 +284,7 @@ __all__ = [
     "sdss_cosmics",
     "seam_difference",
     "shipped_metadata",
+    "simulate_ccd",
     "simulate_imager",
     "simulate_tile",
     "sweep_curve",
@@ -276,5 +302,4 @@ __all__ = [
     "transfer_verdict",
     "worst_case",
     "variant_name",
-    "memory_estimate",
 ]

@@ -173,6 +173,19 @@ def _resolve_model(model: UNet | None, device: torch.device, fast: bool) -> UNet
 # --------------------------------------------------------------------------------------------
 # prediction
 # --------------------------------------------------------------------------------------------
+def _check_statistics(statistics) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(center, scale)`` as float32 tensors shaped like :func:`frame_statistics`'."""
+    try:
+        center, scale = (float(v) for v in statistics)
+    except (TypeError, ValueError):
+        raise ValueError(f"statistics must be a pair (center, scale) of numbers, got "
+                         f"{statistics!r}") from None
+    if not (np.isfinite(center) and np.isfinite(scale) and scale > 0):
+        raise ValueError(f"statistics must be finite with scale > 0, got {statistics!r}")
+    return (torch.tensor(center, dtype=torch.float32).view(1, 1, 1, 1),
+            torch.tensor(scale, dtype=torch.float32).view(1, 1, 1, 1))
+
+
 def predict_mask(
     image: np.ndarray,
     model: UNet | None = None,
@@ -183,6 +196,7 @@ def predict_mask(
     halo: int | None = None,
     fast: bool = True,
     precision: str = "float32",
+    statistics: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Cosmic-ray probability (or mask) of a preprocessed frame, tiled seamlessly.
 
@@ -216,6 +230,11 @@ def predict_mask(
         0.8 and 2.2 px: TPR at FPR 0.1 % within 0.05 point of float32, 4-9 mask pixels
         flipped), so halo tiling then matches the whole frame only to that level. The frame
         statistics and the sigmoid stay float32.
+    statistics : (float, float), optional
+        The normalisation ``(center, scale)`` in electrons (median and robust sigma, see
+        :func:`~cosmicbook.deepcr.model.frame_statistics`); default: those of ``image``.
+        Pass the whole frame's values when ``image`` is a cut-out of a larger frame, as
+        :func:`cosmicbook.deepcr.predict_mask_dask` does for every chunk.
 
     Returns
     -------
@@ -244,8 +263,10 @@ def predict_mask(
         raise ValueError(f"halo must be a non-negative multiple of {m}, got {halo!r}")
 
     height, width = frame.shape
-    tensor = torch.from_numpy(frame)[None, None]
-    center, scale = frame_statistics(tensor)
+    if statistics is None:
+        center, scale = frame_statistics(torch.from_numpy(frame)[None, None])
+    else:
+        center, scale = _check_statistics(statistics)
     padded = np.pad(frame, ((0, -height % m), (0, -width % m)), mode="edge")
     hp, wp = padded.shape
     tile = hp if tile == 0 else int(-(-int(tile) // m) * m)

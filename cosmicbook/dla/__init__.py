@@ -17,7 +17,10 @@ The chapter's workflow:
 6. real spectra (:mod:`cosmicbook.dla.real`: readers, :func:`degrade_resolution`,
    :func:`rebin_loglinear`, :data:`REAL_SPECTRA`), sightlines of an independently written
    simulator (:func:`independent_sightlines`) and the Gaussian-process finder of Garnett et
-   al. as a peer (:class:`GPFinder`, optional ``gp-dla-finder``).
+   al. as a peer (:class:`GPFinder`, optional ``gp-dla-finder``);
+7. surveys -- :func:`find_dlas_catalogue`: every spectrum file of a catalogue on a
+   ``dask.distributed`` cluster (optional extra ``survey``), one table of DLAs
+   (:class:`DLACatalogue`).
 """
 
 from cosmicbook.dla.baselines import estimate_continuum, find_dlas_classical
@@ -95,6 +98,12 @@ from cosmicbook.dla.simulate import (
     simulate_sightlines,
     tau_eff,
 )
+from cosmicbook.dla.survey import (
+    DLACatalogue,
+    cached_model,
+    find_dlas_catalogue,
+    find_dlas_file,
+)
 from cosmicbook.dla.training import (
     TASKS,
     StreamingWindows,
@@ -108,6 +117,7 @@ from cosmicbook.dla.voigt import absorber_transmission, equivalent_width, voigt_
 
 __all__ = [
     "DLACNN",
+    "DLACatalogue",
     "DLA_RANGE",
     "PROFILES",
     "REAL_SPECTRA",
@@ -133,6 +143,7 @@ __all__ = [
     "becker_tau_eff",
     "binned_rates",
     "binned_scores",
+    "cached_model",
     "check_spectrum",
     "compare_finders",
     "confusion_matrix",
@@ -144,7 +155,9 @@ __all__ = [
     "estimate_continuum",
     "extract_windows",
     "find_dlas",
+    "find_dlas_catalogue",
     "find_dlas_classical",
+    "find_dlas_file",
     "forest_pixels",
     "gp_available",
     "gp_real_spectra",
