@@ -256,17 +256,7 @@ _ = glue("sampler_speedup", maps_per_second * fake_seconds)
 # "clean" map is the source events alone.
 
 # %%
-sim = dict(flux=cfg.flux, livetime=cfg.livetime)
-seed_train = ck.simulate_maps(cfg.n_seed_train, templates, seed=cfg.seed, **sim)
-seed_val = ck.simulate_maps(cfg.n_seed_val, templates, seed=cfg.seed + 1, **sim)
-loc_train = ck.simulate_maps(cfg.n_loc_train, templates, seed=cfg.seed + 2,
-                             n_sources=(0, 3), **sim)
-loc_val = ck.simulate_maps(cfg.n_loc_val, templates, seed=cfg.seed + 3,
-                           n_sources=(0, 3), **sim)
-test = ck.simulate_maps(cfg.n_test, templates, seed=cfg.seed + 4, keep_background=True,
-                        **sim)
-multi = ck.simulate_maps(cfg.n_multi_test, templates, seed=cfg.seed + 5,
-                         n_sources=(0, 3), keep_background=True, **sim)
+seed_train, seed_val, loc_train, loc_val, test, multi = ck.chapter_maps(cfg, templates)
 flux = ck.crab_units(test.amplitude[:, 0])
 print(f"{len(seed_train)} + {len(loc_train)} training maps, {len(test)} + {len(multi)} "
       f"test maps; test sources: {np.median(test.mu[:, 0]):.0f} counts (median), "
@@ -541,10 +531,9 @@ plt.show()
 # %%
 single_tpl = templates.select([0])
 glue("single_condition", ck.condition_label(templates.conditions[0]))
-loc_train_1 = ck.simulate_maps(cfg.n_loc_train, single_tpl, seed=cfg.seed + 30,
-                               n_sources=(0, 3), **sim)
-loc_val_1 = ck.simulate_maps(cfg.n_loc_val, single_tpl, seed=cfg.seed + 31,
-                             n_sources=(0, 3), **sim)
+sim = dict(flux=cfg.flux, livetime=cfg.livetime, n_sources=(0, 3))
+loc_train_1 = ck.simulate_maps(cfg.n_loc_train, single_tpl, seed=cfg.seed + 30, **sim)
+loc_val_1 = ck.simulate_maps(cfg.n_loc_val, single_tpl, seed=cfg.seed + 31, **sim)
 torch.manual_seed(cfg.seed)
 localiser_1 = ck.HeatmapLocaliser(width=cfg.loc_width)
 loc_hist_1 = ck.train_localiser(

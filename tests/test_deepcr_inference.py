@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from _unets import random_unet
 
 from cosmicbook.deepcr import inference
 from cosmicbook.deepcr.evaluate import seam_difference
@@ -19,17 +20,7 @@ from cosmicbook.deepcr.inference import (
 )
 from cosmicbook.deepcr.model import UNet
 
-
-def _random_net(depth=2, width=8, seed=0) -> UNet:
-    """An untrained net with random batch-norm statistics (so nothing cancels by accident)."""
-    torch.manual_seed(seed)
-    net = UNet(depth, width)
-    g = torch.Generator().manual_seed(seed)
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return net.eval()
+_random_net = random_unet
 
 
 def _frame(shape=(150, 134), seed=1, sky=80.0):

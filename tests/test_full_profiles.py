@@ -153,17 +153,7 @@ def test_cherenkov_full_profile_trains(tmp_path):
                              n_loc_train=64, n_loc_val=8, n_test=4, n_multi_test=4,
                              cleaner_epochs=1, regressor_epochs=1, loc_epochs=1)
     templates = ck.build_templates(cfg.conditions)
-    sim = dict(flux=cfg.flux, livetime=cfg.livetime)
-    seed_train = ck.simulate_maps(cfg.n_seed_train, templates, seed=cfg.seed, **sim)
-    seed_val = ck.simulate_maps(cfg.n_seed_val, templates, seed=cfg.seed + 1, **sim)
-    loc_train = ck.simulate_maps(cfg.n_loc_train, templates, seed=cfg.seed + 2,
-                                 n_sources=(0, 3), **sim)
-    loc_val = ck.simulate_maps(cfg.n_loc_val, templates, seed=cfg.seed + 3,
-                               n_sources=(0, 3), **sim)
-    test = ck.simulate_maps(cfg.n_test, templates, seed=cfg.seed + 4, keep_background=True,
-                            **sim)
-    multi = ck.simulate_maps(cfg.n_multi_test, templates, seed=cfg.seed + 5,
-                             n_sources=(0, 3), keep_background=True, **sim)
+    seed_train, seed_val, loc_train, loc_val, test, multi = ck.chapter_maps(cfg, templates)
 
     torch.manual_seed(cfg.seed)
     cleaner = ck.CNNCleaner()

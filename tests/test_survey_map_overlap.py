@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 da = pytest.importorskip("dask.array")
 
+from _unets import random_unet  # noqa: E402
 from astropy.io import fits  # noqa: E402
 
 from cosmicbook.core.batch import require  # noqa: E402
@@ -47,16 +47,8 @@ def _chunked(frame, model=SMALLEST, **kwargs):
     return lazy.compute(scheduler="sync")
 
 
-def _random_net(depth, width=4, seed=0) -> UNet:
-    """An untrained net with random batch-norm statistics (nothing cancels by accident)."""
-    torch.manual_seed(seed)
-    net = UNet(depth, width)
-    g = torch.Generator().manual_seed(seed)
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return net.eval()
+def _random_net(depth, width=4, seed=0):
+    return random_unet(depth, width, seed)
 
 
 def test_chunked_equals_whole_frame(frame, whole):

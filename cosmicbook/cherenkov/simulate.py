@@ -23,12 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from cosmicbook.cherenkov.irf import condition_irfs, condition_label, energy_axes
 
 __all__ = [
+    "ChapterMaps",
+    "chapter_maps",
     "CRAB_AMPLITUDE",
     "CRAB_INDEX",
     "REFERENCE_POINTING",
@@ -621,3 +624,39 @@ def as_counts(maps, npix: int | None = NPIX) -> np.ndarray:
 def _zenith_label(cond) -> str:
     return condition_label(cond)
 
+
+
+class ChapterMaps(NamedTuple):
+    """The chapter's data sets (:func:`chapter_maps`): one-source maps for the seed's networks
+    and the localisation benchmark, zero-to-three-source maps for the heat-map localiser and the
+    multi-source test; the test sets keep their background maps."""
+
+    seed_train: CountsMaps
+    seed_val: CountsMaps
+    loc_train: CountsMaps
+    loc_val: CountsMaps
+    test: CountsMaps
+    multi: CountsMaps
+
+
+def chapter_maps(cfg, templates: Templates) -> ChapterMaps:
+    """Simulate the chapter's six data sets for a profile, each from its own seed
+    (``cfg.seed`` to ``cfg.seed + 5``), with the profile's sizes, flux and livetime ranges.
+
+    Parameters
+    ----------
+    cfg : Profile
+        A resolved profile of :data:`~cosmicbook.cherenkov.PROFILES`.
+    templates : Templates
+        The instrument response the maps are drawn from.
+    """
+    sim = dict(flux=cfg.flux, livetime=cfg.livetime)
+    multi = dict(n_sources=(0, 3), **sim)
+    return ChapterMaps(
+        simulate_maps(cfg.n_seed_train, templates, seed=cfg.seed, **sim),
+        simulate_maps(cfg.n_seed_val, templates, seed=cfg.seed + 1, **sim),
+        simulate_maps(cfg.n_loc_train, templates, seed=cfg.seed + 2, **multi),
+        simulate_maps(cfg.n_loc_val, templates, seed=cfg.seed + 3, **multi),
+        simulate_maps(cfg.n_test, templates, seed=cfg.seed + 4, keep_background=True, **sim),
+        simulate_maps(cfg.n_multi_test, templates, seed=cfg.seed + 5, keep_background=True,
+                      **multi))

@@ -80,6 +80,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cosmicbook.core.checks import positive_int
+
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.table import Table
     from distributed import Client
@@ -327,12 +329,6 @@ def check_output_dir(path: str | os.PathLike) -> Path:
 # --------------------------------------------------------------------------------------------
 # the cluster
 # --------------------------------------------------------------------------------------------
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def connect(scheduler: str | os.PathLike | None = None, *, workers: int = 1,
             threads_per_worker: int = 1, processes: bool = True,
             timeout: float = 5.0) -> Client:
@@ -370,8 +366,8 @@ def connect(scheduler: str | os.PathLike | None = None, *, workers: int = 1,
     """
     distributed = require("distributed")
     if scheduler is None:
-        _positive_int(workers, "workers")
-        _positive_int(threads_per_worker, "threads_per_worker")
+        positive_int(workers, "workers")
+        positive_int(threads_per_worker, "threads_per_worker")
         # dashboard on a free port: no warning when 8787 is taken (it needs bokeh to show)
         return distributed.Client(n_workers=workers, threads_per_worker=threads_per_worker,
                                   processes=processes, dashboard_address=":0",
@@ -615,7 +611,7 @@ def map_files(func: Callable[..., Any], inputs: Sequence[str | os.PathLike],
         for folder in sorted({p.parent for p in outputs}):
             check_output_dir(folder)
     if torch_threads is not None:
-        _positive_int(torch_threads, "torch_threads")
+        positive_int(torch_threads, "torch_threads")
     targets: list[Path | None] = list(outputs) if outputs is not None else [None] * len(inputs)
     rows: list[tuple[str, float, str]] = [("skipped", 0.0, "")] * len(inputs)
     values: list[Any] = [None] * len(inputs)

@@ -59,6 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cosmicbook.core.checks import nonnegative_number, positive_int
 from cosmicbook.core.device import get_device
 from cosmicbook.core.training import (
     AdversarialSchedule,
@@ -541,19 +542,6 @@ def _as_tensor(frames) -> torch.Tensor:
     return torch.from_numpy(x[:, None].copy())
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class TANConfig:
     """How a TAN is trained (:func:`train_tan`); the architecture is the caller's
@@ -612,12 +600,12 @@ class TANConfig:
     compile: bool = False
 
     def __post_init__(self):
-        _positive_int(self.epochs, "epochs")
-        _positive_int(self.batch_size, "batch_size")
-        if _non_negative(self.lr, "lr") == 0:
+        positive_int(self.epochs, "epochs")
+        positive_int(self.batch_size, "batch_size")
+        if nonnegative_number(self.lr, "lr") == 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         for name in ("lambda_charge", "lambda_position", "charge_tolerance", "lambda_match"):
-            _non_negative(getattr(self, name), name)
+            nonnegative_number(getattr(self, name), name)
         weights = {} if self.match_weights is None else self.match_weights
         if not isinstance(weights, dict) or set(weights) - set(MATCH_WEIGHTS) or any(
                 isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
+from cosmicbook.core.checks import positive_int
 from cosmicbook.dla.real import SDSS_RESOLUTION, degrade_resolution, rebin_loglinear
 from cosmicbook.dla.simulate import Sightline
 from cosmicbook.dla.voigt import C_KMS, LINES, LYA_WAVE, PIXEL_DEX, voigt_tau
@@ -229,8 +230,7 @@ def independent_sightlines(n: int, seed: int = 0,
     Sightline
         With ``absorbers`` (``z_abs``, ``log_nhi``, ``pixel``, ``kind``) as truth.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = positive_int(n, "n")
     cfg = config or IndependentConfig()
     rng = np.random.default_rng(seed)
     for _ in range(n):

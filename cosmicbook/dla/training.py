@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
+from cosmicbook.core.checks import positive_int
 from cosmicbook.core.training import Checkpoint, FitConfig, FitOptions, History, fit
 from cosmicbook.dla.labels import (
     HALF_POSITIVE,
@@ -151,11 +152,9 @@ class StreamingWindows(IterableDataset):
     def __init__(self, n_sightlines: int, batch_size: int, *, chunk: int = 1000, seed: int = 0,
                  per_dla: int = 4, per_subdla: int = 4, per_random: int = 4, **simulator):
         super().__init__()
-        for name, v in (("n_sightlines", n_sightlines), ("batch_size", batch_size),
-                        ("chunk", chunk)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        self.n_sightlines, self.batch_size, self.chunk = n_sightlines, batch_size, chunk
+        self.n_sightlines = positive_int(n_sightlines, "n_sightlines")
+        self.batch_size = positive_int(batch_size, "batch_size")
+        self.chunk = positive_int(chunk, "chunk")
         self.seed = seed
         self.windows = dict(per_dla=per_dla, per_subdla=per_subdla, per_random=per_random)
         self.simulator = SightlineSimulator(**simulator)

@@ -65,6 +65,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cosmicbook.core.checks import nonnegative_int, positive_int
 from cosmicbook.core.device import get_device
 from cosmicbook.core.training import (
     AdversarialSchedule,
@@ -204,12 +205,6 @@ class _Monitor:
         return out
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class GANConfig:
     """How a CRAB GAN is trained (:func:`train_gan`); the architecture is
@@ -281,7 +276,7 @@ class GANConfig:
             raise ValueError(f"d_optimizer must be one of {OPTIMIZERS}, got "
                              f"{self.d_optimizer!r}")
         for name in ("iterations", "log_every", "batch_size", "n_critic", "stat_groups"):
-            _positive_int(getattr(self, name), name)
+            positive_int(getattr(self, name), name)
         if self.iterations % self.log_every:
             raise ValueError(f"iterations ({self.iterations}) must be a multiple of log_every "
                              f"({self.log_every})")
@@ -294,10 +289,7 @@ class GANConfig:
             raise ValueError(f"stat_weights must be finite and non-negative, got {weights}")
         if not isinstance(self.ema, numbers.Real) or not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must lie in [0, 1), got {self.ema!r}")
-        if isinstance(self.pretrain_steps, bool) or not isinstance(
-                self.pretrain_steps, numbers.Integral) or self.pretrain_steps < 0:
-            raise ValueError(f"pretrain_steps must be a non-negative int, got "
-                             f"{self.pretrain_steps!r}")
+        nonnegative_int(self.pretrain_steps, "pretrain_steps")
 
     @property
     def active_stat_weights(self) -> dict[str, float]:

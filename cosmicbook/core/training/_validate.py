@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from ..checks import nonnegative_int, positive_int, positive_number
 
 if TYPE_CHECKING:
     pass
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _positive_number(value: object, name: str) -> float:
-    """A finite real number above 0 (not a bool), e.g. a learning rate."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _nonnegative_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return int(value)
+_positive_int = positive_int
+_positive_number = positive_number
+_nonnegative_int = nonnegative_int
 
 
 def _as_float(value: object) -> float:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cosmicbook.core.checks import nonnegative_int, positive_int
 from cosmicbook.core.progress import progress as _progress
 
 from .averaging import update_average
@@ -70,13 +71,6 @@ class OptimizerPair:
         self.discriminator.load_state_dict(state["discriminator"])
 
 
-def _count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{name} must be a {kind} int, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class AdversarialSchedule:
     """How many updates of which network :func:`train_adversarial` makes.
@@ -112,10 +106,10 @@ class AdversarialSchedule:
     compile: bool = False
 
     def __post_init__(self):
-        _count(self.rounds, "rounds", 1)
-        _count(self.steps_per_round, "steps_per_round", 1)
-        _count(self.n_critic, "n_critic", 1)
-        _count(self.pretrain_steps, "pretrain_steps", 0)
+        positive_int(self.rounds, "rounds")
+        positive_int(self.steps_per_round, "steps_per_round")
+        positive_int(self.n_critic, "n_critic")
+        nonnegative_int(self.pretrain_steps, "pretrain_steps")
         if not isinstance(self.ema_decay, numbers.Real) or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay!r}")
         if self.precision not in PRECISIONS:
